@@ -1,0 +1,3 @@
+from launchpad.cli import app
+
+app(prog_name="launchpad")

@@ -1,0 +1,111 @@
+"""The `launchpad` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from launchpad.config import Config, load_config
+from launchpad.errors import LaunchpadError, SpecError, SpecErrors
+from launchpad.spec.catalog import load_catalog
+
+app = typer.Typer(help="Declarative, GitOps front end for Temporal.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="configuration file (else LAUNCHPAD_CONFIG, else ./launchpad_configs.yaml)"
+    ),
+]
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except SpecErrors as exc:
+        _print_errors(exc.errors)
+        raise typer.Exit(1) from None
+
+
+def _print_errors(errors: list[SpecError]) -> None:
+    for error in errors:
+        err_console.print(
+            f"[red]{escape(error.file)}[/red]: [bold]{escape(error.path)}[/bold]: {escape(error.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="files or folders (default: the configured ones)")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate the configuration and every task and worker file; exit 1 on any error."""
+    _validate_or_exit(_config(config), paths)
+
+
+def _validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
+    roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]
+    catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
+    if catalog.errors:
+        _print_errors(catalog.errors)
+        err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green]: {len(catalog.tasks)} task(s), {len(catalog.workers)} worker(s)")
+
+
+@app.command()
+def schema(
+    out: Annotated[Path, typer.Option(help="folder to write the schemas to")] = Path("schemas"),
+) -> None:
+    """Write JSON Schemas of the task, worker and config formats."""
+    from launchpad.schema import write_schemas
+
+    for path in write_schemas(out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def dev(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal UI port")] = 8233,
+) -> None:
+    """Start the local Temporal dev server (data in .launchpad/) and validate the deployments."""
+    from launchpad.devserver import DevServer
+    from launchpad.temporal.connections import Connections
+
+    cfg = _config(config)
+    _validate_or_exit(cfg)
+    server = DevServer(port=port, ui_port=ui_port, db_file=cfg.path(".launchpad/temporal.db"))
+    try:
+        server.start()
+    except LaunchpadError as exc:
+        err_console.print(f"[red]cannot start Temporal:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"Temporal dev server: [bold]{server.address}[/bold]  UI: [link]{server.ui_url}[/link]")
+    try:
+        outcomes = asyncio.run(Connections(cfg.temporalio).register_namespaces())
+        for outcome in outcomes:
+            console.print(f"namespace {outcome.namespace}: {outcome.action}")
+        console.print("running; Ctrl-C to stop")
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        console.print("stopped")

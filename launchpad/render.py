@@ -1,0 +1,148 @@
+"""Turn a parsed YAML document into the values to validate.
+
+Three steps, always in this order and always on *values*, never on text, so a
+value can never inject structure or change another field:
+
+1. env injection: `${VAR}` / `${VAR:-default}` in any string (`$$` is a literal `$`);
+2. templating (tasks with `template: true` only): every string is rendered by a
+   sandboxed jinja2 environment with StrictUndefined; a string that is exactly
+   `{{ name }}` takes the argument's value as is (a list stays a list);
+3. overwrite (tasks with `overwritable: true` only): dotted paths with list indices.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from launchpad.errors import SpecError, SpecErrors, format_path
+
+Path = tuple[str | int, ...]
+_ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SOLE_EXPRESSION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_JINJA_MARK = re.compile(r"\{\{|\{%|\{#")
+PROTECTED_ROOT_KEYS = frozenset({"name", "template", "overwritable", "deploy_on_server_start"})
+
+_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def map_strings(doc: Any, fn: Callable[[str, Path], Any], path: Path = ()) -> Any:
+    """Rebuild `doc` with every string value replaced by `fn(value, path)`; keys untouched."""
+    if isinstance(doc, dict):
+        return {key: map_strings(value, fn, (*path, key)) for key, value in doc.items()}
+    if isinstance(doc, list):
+        return [map_strings(value, fn, (*path, index)) for index, value in enumerate(doc)]
+    if isinstance(doc, str):
+        return fn(doc, path)
+    return doc
+
+
+def inject_env(doc: Any, file: str, env: Mapping[str, str]) -> tuple[Any, set[Path]]:
+    """Replace env references; return the new document and the paths that received a value."""
+    errors: list[SpecError] = []
+    injected: set[Path] = set()
+
+    def substitute(text: str, path: Path) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match[0] == "$$":
+                return "$"
+            name, default = match[1], match[2]
+            if name in env:
+                injected.add(path)
+                return env[name]
+            if default is not None:
+                return default
+            errors.append(SpecError(file, format_path(path), f"environment variable {name} is not set"))
+            return ""
+
+        return _ENV_REF.sub(one, text)
+
+    result = map_strings(doc, substitute)
+    if errors:
+        raise SpecErrors(errors)
+    return result, injected
+
+
+def is_templated(value: Any) -> bool:
+    return isinstance(value, str) and bool(_JINJA_MARK.search(value))
+
+
+def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
+    """Render every string value in the jinja2 sandbox with `args`."""
+    errors: list[SpecError] = []
+
+    def render(text: str, path: Path) -> Any:
+        if not is_templated(text):
+            return text
+        sole = _SOLE_EXPRESSION.match(text)
+        if sole:
+            if sole[1] not in args:
+                errors.append(SpecError(file, format_path(path), f"template variable {sole[1]!r} is missing"))
+                return text
+            return copy.deepcopy(args[sole[1]])
+        try:
+            return _sandbox.from_string(text).render(**args)
+        except TemplateError as exc:
+            errors.append(SpecError(file, format_path(path), f"template error: {_jinja_message(exc)}"))
+            return text
+
+    result = map_strings(doc, render)
+    if errors:
+        raise SpecErrors(errors)
+    return result
+
+
+def _jinja_message(exc: TemplateError) -> str:
+    message = exc.message or type(exc).__name__
+    match = re.match(r"^'(\w+)' is undefined$", message)
+    return f"template variable {match[1]!r} is missing" if match else message
+
+
+def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str) -> dict[str, Any]:
+    """Set each dotted path to its value. Intermediate keys must exist; the last key may be new
+    on a mapping (the result is validated again, so an unknown key is still an error)."""
+    result = copy.deepcopy(doc)
+    errors: list[SpecError] = []
+    for dotted, value in overwrite.items():
+        parts = dotted.split(".")
+        if not dotted or any(part == "" for part in parts):
+            errors.append(SpecError(file, dotted or "<root>", "invalid overwrite path"))
+            continue
+        if parts[0] in PROTECTED_ROOT_KEYS:
+            errors.append(SpecError(file, dotted, f"{parts[0]!r} cannot be overwritten"))
+            continue
+        try:
+            _set_path(result, parts, copy.deepcopy(value))
+        except LookupError as exc:
+            errors.append(SpecError(file, dotted, f"path does not exist ({exc.args[0]})"))
+    if errors:
+        raise SpecErrors(errors)
+    return result
+
+
+def _set_path(doc: Any, parts: list[str], value: Any) -> None:
+    node = doc
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise LookupError(f"no index {part} at {where}")
+            if last:
+                node[int(part)] = value
+                return
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+                return
+            if part not in node or not isinstance(node[part], dict | list):
+                raise LookupError(f"no mapping or list at {where}")
+            node = node[part]
+        else:
+            raise LookupError(f"{where} is not a mapping or list")

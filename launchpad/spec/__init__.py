@@ -1,0 +1,1 @@
+"""Validated models of the task and worker YAML formats."""

@@ -1,0 +1,137 @@
+"""Reading task and worker files: YAML → env injection → (render) → validated model.
+
+A `TaskDocument` is a task file as stored (after env injection). Plain tasks are
+validated at once; `template: true` tasks are checked for structure at once and
+fully validated when rendered with their template arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from launchpad.errors import SpecError, SpecErrors
+from launchpad.render import Path, apply_overwrite, inject_env, is_templated, render_template
+from launchpad.spec.task import TaskSpec
+from launchpad.spec.worker import WorkerSpec
+
+M = TypeVar("M", bound=BaseModel)
+_REFUSED_TEMPLATE = "this task is not a template (template: false): template_args are refused"
+_REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overwrite is refused"
+
+
+def read_yaml(text: str, file: str) -> dict[str, Any]:
+    """Parse one YAML mapping; syntax errors name the line."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<yaml>"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecErrors([SpecError(file, where, f"invalid YAML: {problem}")]) from None
+    if not isinstance(doc, dict):
+        raise SpecErrors([SpecError(file, "<root>", "the file must hold a YAML mapping")])
+    return doc
+
+
+def validate(model: type[M], doc: Any, file: str) -> M:
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise SpecErrors.from_validation(file, exc) from None
+
+
+def _check_name(doc: dict[str, Any], file: str, required: bool) -> str:
+    stem = PurePath(file).stem
+    name = doc.get("name")
+    if name is None and not required:
+        return stem
+    if name != stem:
+        raise SpecErrors([SpecError(file, "name", f"name {name!r} must equal the file name {stem!r}")])
+    return stem
+
+
+@dataclass(frozen=True)
+class TaskDocument:
+    file: str
+    name: str
+    doc: dict[str, Any]
+    injected: frozenset[Path] = field(default_factory=frozenset)
+
+    @property
+    def template(self) -> bool:
+        return bool(self.doc.get("template"))
+
+    @property
+    def overwritable(self) -> bool:
+        return bool(self.doc.get("overwritable"))
+
+    @classmethod
+    def parse(cls, text: str, file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
+        raw = read_yaml(text, file)
+        doc, injected = inject_env(raw, file, os.environ if env is None else env)
+        document = cls(file, _check_name(doc, file, required=True), doc, frozenset(injected))
+        document.check()
+        return document
+
+    def check(self) -> None:
+        """Validate what can be validated before rendering; raise SpecErrors otherwise."""
+        if not self.template:
+            validate(TaskSpec, self.doc, self.file)
+            return
+        try:
+            TaskSpec.model_validate(self.doc)
+        except ValidationError as exc:
+            templated = _templated_paths(self.doc)
+            real = [err for err in exc.errors() if not _under(tuple(err["loc"]), templated)]
+            if real:
+                raise SpecErrors.from_validation(
+                    self.file,
+                    ValidationError.from_exception_data(exc.title, real),  # type: ignore[arg-type]
+                ) from None
+
+    def render(
+        self,
+        template_args: Mapping[str, Any] | None = None,
+        overwrite: Mapping[str, Any] | None = None,
+    ) -> TaskSpec:
+        """The spec to deploy; template args and overwrites only where the file allows them."""
+        doc = self.doc
+        if template_args and not self.template:
+            raise SpecErrors([SpecError(self.file, "template", _REFUSED_TEMPLATE)])
+        if self.template:
+            doc = render_template(doc, template_args or {}, self.file)
+        if overwrite:
+            if not self.overwritable:
+                raise SpecErrors([SpecError(self.file, "overwritable", _REFUSED_OVERWRITE)])
+            doc = apply_overwrite(doc, overwrite, self.file)
+        return validate(TaskSpec, doc, self.file)
+
+    def spec(self) -> TaskSpec:
+        """The spec of a plain task (no arguments needed)."""
+        return self.render()
+
+
+def _templated_paths(doc: Any, path: Path = ()) -> set[Path]:
+    if isinstance(doc, dict):
+        return {p for key, value in doc.items() for p in _templated_paths(value, (*path, key))}
+    if isinstance(doc, list):
+        return {p for i, value in enumerate(doc) for p in _templated_paths(value, (*path, i))}
+    return {path} if is_templated(doc) else set()
+
+
+def _under(loc: Path, prefixes: set[Path]) -> bool:
+    return any(loc[: len(prefix)] == prefix for prefix in prefixes)
+
+
+def parse_worker(text: str, file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
+    """A worker file's name (its stem) and its validated spec."""
+    doc, _ = inject_env(read_yaml(text, file), file, os.environ if env is None else env)
+    name = _check_name(doc, file, required=False)
+    return name, validate(WorkerSpec, doc, file)

@@ -1,0 +1,29 @@
+"""The worker file: which task queue a worker process serves, with what code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from launchpad.spec.base import StrictModel
+from launchpad.types import Duration
+
+
+class WorkerOptions(StrictModel):
+    task_queue: str
+    workflows: list[str] = Field(default_factory=list)
+    activities: list[str] = Field(default_factory=list)
+    max_workers: int = Field(default=10, ge=1, description="threads for sync activities")
+    max_concurrent_activities: int | None = Field(default=None, ge=1)
+    max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
+    graceful_shutdown_timeout: Duration = timedelta(seconds=30)
+
+
+class WorkerSpec(StrictModel):
+    name: str | None = None
+    server: str | None = None
+    namespace: str | None = None
+    template: bool = False
+    deploy_on_server_start: bool = False
+    worker: WorkerOptions

@@ -1,0 +1,61 @@
+"""`launchpad validate` and `launchpad schema`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def launchpad(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "launchpad", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_validate_examples_pass() -> None:
+    done = launchpad("validate")
+    assert done.returncode == 0, done.stderr
+    assert "ok:" in done.stdout
+
+
+def test_validate_broken_file_names_file_and_key(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "deployments", tmp_path / "deployments")
+    shutil.copy(ROOT / "launchpad_configs.yaml", tmp_path)
+    write(
+        tmp_path / "deployments/tasks/broken.yaml",
+        """
+        name: broken
+        runner: WorkflowRunner
+        workflow:
+          task_queue: q
+          workflow_id: b
+          workflow: Task
+          execution_timeout: forever
+          workflow_kwargs: {activity: say_hello}
+        """,
+    )
+    done = launchpad("validate", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "deployments/tasks/broken.yaml: workflow.execution_timeout: invalid duration 'forever'" in done.stderr
+
+
+def test_validate_given_paths(tmp_path: Path) -> None:
+    bad = write(tmp_path / "w.yaml", "worker:\n  task_queue: q\n  bogus: 1\n")
+    done = launchpad("validate", str(bad))
+    assert done.returncode == 1 and "w.yaml: worker.bogus: unknown key" in done.stderr
+
+
+def test_schema_writes_json_schemas(tmp_path: Path) -> None:
+    done = launchpad("schema", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    task = json.loads((tmp_path / "task.schema.json").read_text())
+    assert task["additionalProperties"] is False
+    assert {"name", "runner", "workflow"} <= set(task["properties"])
+    assert set(json.loads((tmp_path / "worker.schema.json").read_text())["properties"]) >= {"worker"}
