@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def launchpad(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "launchpad", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "launchpad", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -43,7 +48,9 @@ def test_validate_broken_file_names_file_and_key(tmp_path: Path) -> None:
     )
     done = launchpad("validate", cwd=tmp_path)
     assert done.returncode == 1
-    assert "deployments/tasks/broken.yaml: workflow.execution_timeout: invalid duration 'forever'" in done.stderr
+    assert (
+        "deployments/tasks/broken.yaml: workflow.execution_timeout: invalid duration 'forever'" in done.stderr
+    )
 
 
 def test_validate_given_paths(tmp_path: Path) -> None:

@@ -53,7 +53,9 @@ async def test_clients_are_cached_and_use_the_default_namespace(temporal_server:
 
 
 async def test_unreachable_server_gives_a_clear_error_quickly() -> None:
-    config = parse_config("temporalio:\n  servers:\n    - name: down\n      ip: 127.0.0.1\n      port: 1\n", "c", env={})
+    config = parse_config(
+        "temporalio:\n  servers:\n    - name: down\n      ip: 127.0.0.1\n      port: 1\n", "c", env={}
+    )
     started = time.monotonic()
     with pytest.raises(TemporalUnavailable, match=r"'down' at 127\.0\.0\.1:1 is unreachable"):
         await Connections(config.temporalio, connect_timeout=2).client()

@@ -24,7 +24,9 @@ workflow:
     start_to_close_timeout: "{{ timeout }}"
 """
 PLAIN = TEMPLATE.replace("template: true\n", "").replace("{{ customer }}", "acme")
-PLAIN = PLAIN.replace('"{{ items }}"', "[1]").replace("prefix-{{ n * 2 }}", "p").replace('"{{ timeout }}"', "10s")
+PLAIN = (
+    PLAIN.replace('"{{ items }}"', "[1]").replace("prefix-{{ n * 2 }}", "p").replace('"{{ timeout }}"', "10s")
+)
 
 
 def doc(text: str = TEMPLATE) -> TaskDocument:
@@ -51,12 +53,16 @@ def test_template_is_checked_for_structure_before_rendering() -> None:
 
 def test_missing_template_variable() -> None:
     errors = spec_errors(lambda: doc().render({"customer": "acme", "items": [], "timeout": 5}))
-    assert errors == [f"{FILE}: workflow.workflow_kwargs.args.2: template error: template variable 'n' is missing"]
+    assert errors == [
+        f"{FILE}: workflow.workflow_kwargs.args.2: template error: template variable 'n' is missing"
+    ]
 
 
 def test_template_args_on_non_template_task_are_refused() -> None:
     errors = spec_errors(lambda: doc(PLAIN).render({"customer": "x"}))
-    assert errors == [f"{FILE}: template: this task is not a template (template: false): template_args are refused"]
+    assert errors == [
+        f"{FILE}: template: this task is not a template (template: false): template_args are refused"
+    ]
 
 
 def test_overwrite_on_non_overwritable_task_is_refused() -> None:
@@ -90,7 +96,10 @@ def test_overwrite_result_is_validated_again() -> None:
     ("path", "reason"),
     [
         ("workflow.nothing.here", "path does not exist (no mapping or list at workflow.nothing)"),
-        ("workflow.workflow_kwargs.args.7", "path does not exist (no index 7 at workflow.workflow_kwargs.args.7)"),
+        (
+            "workflow.workflow_kwargs.args.7",
+            "path does not exist (no index 7 at workflow.workflow_kwargs.args.7)",
+        ),
         ("name", "'name' cannot be overwritten"),
     ],
 )
@@ -112,9 +121,11 @@ def test_overwrite_new_unknown_leaf_is_an_unknown_key() -> None:
     ],
 )
 def test_template_injection_is_blocked(attack: str) -> None:
-    errors = spec_errors(lambda: doc(TEMPLATE.replace("prefix-{{ n * 2 }}", attack)).render(
-        {"customer": "a", "items": [], "n": 1, "timeout": 1}
-    ))
+    errors = spec_errors(
+        lambda: doc(TEMPLATE.replace("prefix-{{ n * 2 }}", attack)).render(
+            {"customer": "a", "items": [], "n": 1, "timeout": 1}
+        )
+    )
     assert len(errors) == 1 and "workflow.workflow_kwargs.args.2: template error" in errors[0]
 
 

@@ -40,7 +40,12 @@ def test_unknown_root_key() -> None:
 def test_wrong_enum_lists_allowed_values() -> None:
     [error] = errors_of(GOOD.replace("workflow: Task", "workflow: Task\n  id_reuse_policy: SOMETIMES"))
     assert error.startswith(f"{FILE}: workflow.id_reuse_policy: invalid value 'SOMETIMES'; allowed: ")
-    for allowed in ("ALLOW_DUPLICATE", "ALLOW_DUPLICATE_FAILED_ONLY", "REJECT_DUPLICATE", "TERMINATE_IF_RUNNING"):
+    for allowed in (
+        "ALLOW_DUPLICATE",
+        "ALLOW_DUPLICATE_FAILED_ONLY",
+        "REJECT_DUPLICATE",
+        "TERMINATE_IF_RUNNING",
+    ):
         assert allowed in error
 
 
