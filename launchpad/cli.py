@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from launchpad.config import Config, load_config
 from launchpad.errors import LaunchpadError, SpecError, SpecErrors
+from launchpad.registry import Registry
 from launchpad.spec.catalog import load_catalog
+from launchpad.spec.worker import WorkerSpec
 
 app = typer.Typer(help="Declarative, GitOps front end for Temporal.", no_args_is_help=True)
 console = Console()
@@ -56,9 +58,23 @@ def validate(
     _validate_or_exit(_config(config), paths)
 
 
+def _registry(cfg: Config) -> Registry:
+    """Built-in components plus the user's code; import failures are printed, not fatal."""
+    registry = Registry.builtin()
+    registry.load_paths([cfg.path(p) for p in cfg.code_paths], [cfg.path(p) for p in cfg.code_skips])
+    for file, error in registry.module_errors.items():
+        err_console.print(f"[red]{escape(file)}[/red]: cannot import: {escape(error)}", soft_wrap=True)
+    return registry
+
+
 def _validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
     roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]
     catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
+    registry = _registry(cfg)
+    catalog.errors += catalog.check_components(registry.names)
+    catalog.errors += [
+        SpecError(file, "<module>", f"cannot import: {e}") for file, e in registry.module_errors.items()
+    ]
     if catalog.errors:
         _print_errors(catalog.errors)
         err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
@@ -109,3 +125,47 @@ def dev(
     finally:
         server.stop()
         console.print("stopped")
+
+
+@app.command()
+def worker(
+    names: Annotated[list[str] | None, typer.Argument(help="worker files to run (default: all)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the workers of the worker files until SIGINT/SIGTERM, then shut down gracefully."""
+    cfg = _config(config)
+    catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
+    if catalog.errors:
+        _print_errors(catalog.errors)
+        raise typer.Exit(1)
+    chosen = {n: w for n, w in catalog.workers.items() if not names or n in names}
+    missing = set(names or []) - set(chosen)
+    if missing or not chosen:
+        err_console.print(f"[red]no such worker(s):[/red] {', '.join(sorted(missing)) or 'none defined'}")
+        raise typer.Exit(1)
+    try:
+        asyncio.run(_run_workers(cfg, _registry(cfg), chosen))
+    except LaunchpadError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from None
+
+
+async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, WorkerSpec]) -> None:
+    from launchpad.temporal.connections import Connections
+    from launchpad.temporal.workers import WorkerSet
+
+    connections = Connections(cfg.temporalio)
+    await connections.register_namespaces()
+    workerset = WorkerSet(connections, registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    for name, spec in workers.items():
+        await workerset.start(name, spec)
+        console.print(f"worker [bold]{name}[/bold] serving task queue {spec.worker.task_queue}")
+    console.print("workers running; Ctrl-C to stop")
+    await stop.wait()
+    console.print("shutting down (in-flight activities get their grace period)")
+    await workerset.stop_all()
+    console.print("stopped")

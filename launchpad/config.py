@@ -222,6 +222,14 @@ class Config(StrictModel):
             return self.repository.code_paths
         return [p for g in ("activities", "workflows", "runners") for p in self.watcher.paths(g)]
 
+    @property
+    def code_skips(self) -> list[str]:
+        return [
+            p
+            for g in ("activities", "workflows", "runners")
+            for p in self.watcher.modules.get(g, ModuleGroup()).skips
+        ]
+
     def path(self, relative: str) -> Path:
         """A path from the config, relative to the config file's folder."""
         return self.base_dir / relative

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from launchpad.errors import SpecError, SpecErrors
+from launchpad.render import is_templated
 from launchpad.spec.document import TaskDocument, parse_worker, read_yaml
 from launchpad.spec.worker import WorkerSpec
 
@@ -19,6 +20,7 @@ class Catalog:
     tasks: dict[str, TaskDocument] = field(default_factory=dict)
     workers: dict[str, WorkerSpec] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add_file(self, file: str, text: str, env: Mapping[str, str] | None = None) -> None:
         """Parse one file (a worker when it has a root `worker:` key, else a task)."""
@@ -27,12 +29,48 @@ class Catalog:
                 name, worker = parse_worker(text, file, env)
                 self._unique(self.workers, name, file)
                 self.workers[name] = worker
+                self.files[("worker", name)] = file
             else:
                 task = TaskDocument.parse(text, file, env)
                 self._unique(self.tasks, task.name, file)
                 self.tasks[task.name] = task
+                self.files[("task", task.name)] = file
         except SpecErrors as exc:
             self.errors.extend(exc.errors)
+
+    def check_components(self, known: Callable[[str], set[str]]) -> list[SpecError]:
+        """Workflows, activities and runners the files name but no code defines.
+
+        `known(kind)` gives the names of a kind ("workflow", "activity", "runner");
+        template values are checked when rendered, not here.
+        """
+        errors: list[SpecError] = []
+
+        def need(kind: str, name: object, file: str, path: str) -> None:
+            if isinstance(name, str) and not is_templated(name) and name not in known(kind):
+                errors.append(SpecError(file, path, f"unknown {kind} {name!r}"))
+
+        for task in self.tasks.values():
+            doc = task.doc
+            workflow = doc.get("workflow") or {}
+            kwargs = workflow.get("workflow_kwargs") or {}
+            need("runner", doc.get("runner"), task.file, "runner")
+            need("workflow", workflow.get("workflow"), task.file, "workflow.workflow")
+            need("activity", kwargs.get("activity"), task.file, "workflow.workflow_kwargs.activity")
+            for i, item in enumerate(kwargs.get("batch") or []):
+                need(
+                    "activity",
+                    item.get("activity"),
+                    task.file,
+                    f"workflow.workflow_kwargs.batch.{i}.activity",
+                )
+        for name, worker in self.workers.items():
+            file = self.files.get(("worker", name), name)
+            for i, wf in enumerate(worker.worker.workflows):
+                need("workflow", wf, file, f"worker.workflows.{i}")
+            for i, act in enumerate(worker.worker.activities):
+                need("activity", act, file, f"worker.activities.{i}")
+        return errors
 
     def _unique(self, known: Mapping[str, object], name: str, file: str) -> None:
         if name in known:

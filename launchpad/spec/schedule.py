@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 from temporalio.client import ScheduleOverlapPolicy
 
 from launchpad.spec.base import StrictModel, TemporalEnum
@@ -24,6 +24,15 @@ _NAMES = {
             ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
         )
     },
+}
+STAR = -1
+_FULL_RANGE = {
+    "second": (0, 59),
+    "minute": (0, 59),
+    "hour": (0, 23),
+    "day_of_month": (1, 31),
+    "month": (1, 12),
+    "day_of_week": (0, 6),
 }
 _RANGE = re.compile(r"^(\w+)(?:-(\w+))?(?:/(\d+))?$")
 
@@ -54,8 +63,9 @@ def _ranges(value: Any) -> list[dict[str, int]]:
     if isinstance(value, str):
         out: list[dict[str, int]] = []
         for part in value.replace(" ", "").split(","):
-            if part == "*":
-                out.append({"start": 0, "end": 0, "step": 0})  # marker for "every value"
+            if part == "*" or part.startswith("*/"):
+                step = int(part[2:]) if part.startswith("*/") and part[2:].isdigit() else 1
+                out.append({"start": STAR, "end": STAR, "step": step})  # resolved per field below
                 continue
             match = _RANGE.match(part)
             if not match:
@@ -86,6 +96,21 @@ class CalendarSpec(StrictModel):
     year: CalendarField | None = None
     day_of_week: CalendarField | None = None
     comment: str | None = None
+
+    @field_validator("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week")
+    @classmethod
+    def _resolve_star(cls, ranges: list[dict[str, int]] | None, info: ValidationInfo) -> Any:
+        """`*` means every value of the field (every year: no range at all)."""
+        if ranges is None:
+            return None
+        out = []
+        for r in ranges:
+            if r["start"] != STAR:
+                out.append(r)
+            elif info.field_name in _FULL_RANGE:
+                low, high = _FULL_RANGE[info.field_name]
+                out.append({"start": low, "end": high, "step": r["step"]})
+        return out
 
 
 class IntervalSpec(StrictModel):
