@@ -66,3 +66,16 @@ def test_schema_writes_json_schemas(tmp_path: Path) -> None:
     assert task["additionalProperties"] is False
     assert {"name", "runner", "workflow"} <= set(task["properties"])
     assert set(json.loads((tmp_path / "worker.schema.json").read_text())["properties"]) >= {"worker"}
+
+
+def test_validate_reports_unknown_components(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "deployments", tmp_path / "deployments")
+    shutil.copy(ROOT / "launchpad_configs.yaml", tmp_path)
+    worker = tmp_path / "deployments/workers/main-worker.yaml"
+    worker.write_text(worker.read_text().replace("say_hello, add", "say_hello, add, subtract"))
+    done = launchpad("validate", cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "deployments/workers/main-worker.yaml: worker.activities.2: unknown activity 'subtract'"
+        in done.stderr
+    )

@@ -205,13 +205,20 @@ class WorkflowRunner(Runner):
         )
 
 
-def calendar(spec: CalendarSpec) -> ScheduleCalendarSpec:
-    """Temporal's calendar spec; omitted fields keep the SDK defaults."""
+_WHOLE_DAY = {"second": (0, 59), "minute": (0, 59), "hour": (0, 23)}
+
+
+def calendar(spec: CalendarSpec, *, skip: bool = False) -> ScheduleCalendarSpec:
+    """Temporal's calendar spec. Omitted fields keep Temporal's defaults (second, minute and
+    hour 0), except in `skip`, where an omitted time of day means the whole day: skipping
+    `{month: DEC, day_of_month: 25}` skips Christmas, not only its midnight."""
     fields: dict[str, Any] = {"comment": spec.comment}
     for name in ("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week"):
         ranges = getattr(spec, name)
         if ranges is not None:
             fields[name] = [ScheduleRange(r["start"], r["end"], r["step"]) for r in ranges]
+        elif skip and name in _WHOLE_DAY:
+            fields[name] = [ScheduleRange(*_WHOLE_DAY[name])]
     return ScheduleCalendarSpec(**fields)
 
 
@@ -233,7 +240,7 @@ def build_schedule(task: TaskSpec, version: str | None, digest: str) -> Schedule
         calendars=[calendar(c) for c in wf.calendars],
         intervals=[ScheduleIntervalSpec(every=i.every, offset=i.offset) for i in wf.intervals],
         cron_expressions=list(wf.crons),
-        skip=[calendar(c) for c in wf.skip],
+        skip=[calendar(c, skip=True) for c in wf.skip],
         start_at=wf.start_at,
         end_at=wf.end_at,
         jitter=wf.jitter,

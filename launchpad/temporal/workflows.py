@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from launchpad.spec.activity import ActivitySettings, ChainWith, RetryPolicySpec, WorkflowKwargs
 
 DEFAULT_START_TO_CLOSE = timedelta(minutes=10)
-DISPATCHER_ITEMS_PER_RUN = 100
+RESULTS_KEPT = 100  # the dispatcher's status shows the latest results only
 
 
 def retry_policy(spec: RetryPolicySpec | None) -> RetryPolicy | None:
@@ -192,7 +192,7 @@ class TaskDispatcher(BaseWorkflow):
     """A queue of rendered tasks, each run as a child workflow with an explicit id.
 
     Signal `queue` carries `{workflow, workflow_id?, task_queue?, workflow_kwargs}`;
-    `exit` drains the queue and ends. After `DISPATCHER_ITEMS_PER_RUN` items (or when
+    `exit` drains the queue and ends. After `items_per_run` items (or when
     Temporal suggests it) it continues-as-new with the pending items, so its
     history never grows without bound.
     """
@@ -221,6 +221,7 @@ class TaskDispatcher(BaseWorkflow):
         carried = carried or {}
         self.pending = list(carried.get("pending", [])) + self.pending
         self.processed = int(carried.get("processed", 0))
+        self.exiting = self.exiting or bool(carried.get("exiting"))
         self.state = "running"
         await self.at_start(kwargs)
         run_items = 0
@@ -228,9 +229,10 @@ class TaskDispatcher(BaseWorkflow):
             await workflow.wait_condition(lambda: bool(self.pending) or self.exiting)
             if not self.pending:
                 break
-            if run_items >= DISPATCHER_ITEMS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            if run_items >= kwargs.items_per_run or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(args=[raw, {"pending": self.pending, "processed": self.processed}])
+                carry = {"pending": self.pending, "processed": self.processed, "exiting": self.exiting}
+                workflow.continue_as_new(args=[raw, carry])
             await self.dispatch(self.pending.pop(0))
             run_items += 1
         await self.at_end(kwargs, raw)
@@ -250,8 +252,7 @@ class TaskDispatcher(BaseWorkflow):
             self.results.append({"workflow_id": child_id, "result": result})
         except Exception as exc:  # one failed child must not end the dispatcher
             self.errors.append(f"{child_id}: {exc}")
-        if len(self.results) > DISPATCHER_ITEMS_PER_RUN:
-            self.results = self.results[-DISPATCHER_ITEMS_PER_RUN:]
+        del self.results[:-RESULTS_KEPT]
 
 
 BUILTIN_WORKFLOWS: tuple[type, ...] = (Task, AwaitedTask, BatchTask, AwaitedBatchTask, TaskDispatcher)
