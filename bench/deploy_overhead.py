@@ -1,0 +1,353 @@
+"""Deploy overhead: launchpad's `WorkflowRunner.deploy` versus a direct `Client.start_workflow`.
+
+One run starts its own Temporal dev server, then measures, on the same server and through the
+same client connection, N workflow starts each way with exactly the same start options (the
+direct side sends the options `start_options()` computes, launchpad memo marker included):
+
+- sequential: per-call latency, the two sides alternating in blocks (ABAB, BABA...) so drift on
+  a noisy machine hits both alike; the headline is the ratio of median latencies;
+- concurrent: `--concurrency` deploys in flight, several rounds alternating sides; the headline
+  is the ratio of median throughputs.
+
+No worker runs: the workflows are only started. The script exits 0 whether or not the targets
+hold (it is a measurement) and says which do.
+
+    python bench/deploy_overhead.py [--n N] [--concurrency 32] [--rounds 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+import temporalio
+from temporalio.client import Client
+
+from launchpad.config import parse_config
+from launchpad.devserver import DevServer
+from launchpad.spec.document import TaskDocument
+from launchpad.spec.task import TaskSpec
+from launchpad.temporal.connections import Connections
+from launchpad.temporal.runners import WorkflowRunner, start_options, workflow_input
+
+SEQUENTIAL_TARGET = 1.15  # launchpad / direct median latency, at most
+CONCURRENT_TARGET = 0.90  # launchpad / direct median throughput, at least
+CONCURRENT_WARMUP = 8  # uncounted concurrent deploys per side, in multiples of --concurrency
+VERSION = "bench"
+TASK_FILE = "deployments/tasks/bench.yaml"
+TASK_YAML = """\
+name: bench
+runner: WorkflowRunner
+description: deploy-overhead benchmark task (started only, no worker)
+workflow:
+  task_queue: bench-q
+  workflow_id: bench
+  workflow: Task
+  id_reuse_policy: ALLOW_DUPLICATE
+  execution_timeout: 30m
+  run_timeout: 10m
+  task_timeout: 10s
+  retry_policy:
+    initial_interval: 1s
+    backoff_coefficient: 2.0
+    maximum_interval: 1m
+    maximum_attempts: 3
+    non_retryable_error_types: [ValueError]
+  memo:
+    owner: platform-team
+    ticket: OPS-1234
+  workflow_kwargs:
+    activity: say_hello
+    args: ["bench", 42]
+    start_to_close_timeout: 10s
+    retry_policy:
+      maximum_attempts: 5
+"""
+# Fields of the WorkflowExecutionStarted event compared between one workflow of each side.
+PARITY_FIELDS = (
+    "workflow_type",
+    "task_queue",
+    "input",
+    "workflow_execution_timeout",
+    "workflow_run_timeout",
+    "workflow_task_timeout",
+    "retry_policy",
+    "memo",
+    "search_attributes",
+    "cron_schedule",
+)
+
+Deploy = Callable[[int], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One way of starting workflow number i of a phase."""
+
+    name: str
+    deploy: Deploy
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one run measured; `--json` prints it as is."""
+
+    date: str
+    server: str
+    python: str
+    temporalio: str
+    cpus: int
+    n: int
+    block: int
+    warmup: int
+    concurrency: int
+    rounds: int
+    parity: bool
+    parity_diff: list[str]
+    seq_median_ms_launchpad: float
+    seq_median_ms_direct: float
+    seq_p90_ms_launchpad: float
+    seq_p90_ms_direct: float
+    seq_ratio: float
+    seq_target: float
+    seq_pass: bool
+    conc_throughputs_launchpad: list[float]
+    conc_throughputs_direct: list[float]
+    conc_median_launchpad: float
+    conc_median_direct: float
+    conc_ratio: float
+    conc_round_ratios: list[float]
+    conc_paired_ratio: float
+    conc_target: float
+    conc_pass: bool
+    elapsed_s: float
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the result."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def with_id(spec: TaskSpec, workflow_id: str) -> TaskSpec:
+    """The same task under another workflow id."""
+    return spec.model_copy(update={"workflow": spec.workflow.model_copy(update={"workflow_id": workflow_id})})
+
+
+class Bench:
+    """Prepares each phase's specs / start options outside the timed region, then times the calls."""
+
+    def __init__(self, runner: WorkflowRunner, client: Client, spec: TaskSpec) -> None:
+        self.runner = runner
+        self.client = client
+        self.spec = spec
+        self.workflow = spec.workflow.workflow
+        self.input = workflow_input(spec)
+        self.options = start_options(spec, VERSION)
+        self.lp_specs: list[TaskSpec] = []
+        self.direct_options: list[dict[str, Any]] = []
+
+    def prepare(self, phase: str, n: int) -> tuple[Side, Side]:
+        """N launchpad specs and N direct option sets, ids `lp-<phase>-<i>` / `direct-<phase>-<i>`."""
+        self.lp_specs = [with_id(self.spec, f"lp-{phase}-{i}") for i in range(n)]
+        self.direct_options = [{**self.options, "id": f"direct-{phase}-{i}"} for i in range(n)]
+        return Side("launchpad", self._lp), Side("direct", self._direct)
+
+    async def _lp(self, i: int) -> object:
+        return await self.runner.deploy(self.lp_specs[i], version=VERSION)
+
+    async def _direct(self, i: int) -> object:
+        return await self.client.start_workflow(self.workflow, self.input, **self.direct_options[i])
+
+
+async def sequential(sides: tuple[Side, Side], n: int, block: int) -> dict[str, list[float]]:
+    """Per-call latencies (s), sides alternating in blocks, the leading side swapped each round."""
+    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
+    for number, start in enumerate(range(0, n, block)):
+        order = sides if number % 2 == 0 else sides[::-1]
+        for side in order:
+            for i in range(start, min(start + block, n)):
+                began = time.perf_counter()
+                await side.deploy(i)
+                latencies[side.name].append(time.perf_counter() - began)
+    return latencies
+
+
+async def concurrent(side: Side, n: int, concurrency: int) -> float:
+    """Throughput (deploys/s) of n deploys with `concurrency` in flight."""
+    indices = iter(range(n))
+
+    async def worker() -> None:
+        for i in indices:
+            await side.deploy(i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - began)
+
+
+async def started_event(client: Client, workflow_id: str) -> dict[str, Any]:
+    """The compared fields of a workflow's WorkflowExecutionStarted event, as comparable values."""
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        attrs = event.workflow_execution_started_event_attributes
+        values: dict[str, Any] = {}
+        for name in PARITY_FIELDS:
+            value = getattr(attrs, name)
+            values[name] = (
+                value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
+            )
+        return values
+    raise RuntimeError(f"workflow {workflow_id!r} has no history")
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+async def run(address: str, args: argparse.Namespace) -> Result:
+    """All phases against the server at `address`."""
+    began = time.perf_counter()
+    host, port = address.rsplit(":", 1)
+    config = parse_config(
+        f"temporalio:\n  servers:\n    - name: local\n      ip: {host}\n      port: {port}\n", "bench.yaml"
+    )
+    connections = Connections(config.temporalio)
+    runner = WorkflowRunner(connections)
+    client = await connections.client()
+    spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
+    bench = Bench(runner, client, spec)
+
+    warm = args.concurrency * CONCURRENT_WARMUP
+    log(f"warm-up: {args.warmup} sequential + {warm} concurrent deploys per side")
+    await sequential(bench.prepare("warm", args.warmup), args.warmup, block=1)
+    for side in bench.prepare("warmc", warm):
+        await concurrent(side, warm, args.concurrency)
+
+    log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
+    latencies = await sequential(bench.prepare("seq", args.n), args.n, args.block)
+    first = await started_event(client, "lp-seq-0")
+    second = await started_event(client, "direct-seq-0")
+    diff = [name for name in PARITY_FIELDS if first[name] != second[name]]
+
+    throughputs: dict[str, list[float]] = {"launchpad": [], "direct": []}
+    for number in range(args.rounds):
+        log(
+            f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight"
+        )
+        sides = bench.prepare(f"conc{number}", args.n)
+        for side in sides if number % 2 == 0 else sides[::-1]:
+            throughputs[side.name].append(await concurrent(side, args.n, args.concurrency))
+
+    seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
+    p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}
+    conc = {name: statistics.median(values) for name, values in throughputs.items()}
+    seq_ratio = ratio(seq["launchpad"], seq["direct"])
+    conc_ratio = ratio(conc["launchpad"], conc["direct"])
+    paired = [ratio(lp, dt) for lp, dt in zip(throughputs["launchpad"], throughputs["direct"], strict=True)]
+    return Result(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        server=address,
+        python=platform.python_version(),
+        temporalio=temporalio.__version__,
+        cpus=os.cpu_count() or 0,
+        n=args.n,
+        block=args.block,
+        warmup=args.warmup,
+        concurrency=args.concurrency,
+        rounds=args.rounds,
+        parity=not diff,
+        parity_diff=diff,
+        seq_median_ms_launchpad=round(seq["launchpad"], 4),
+        seq_median_ms_direct=round(seq["direct"], 4),
+        seq_p90_ms_launchpad=round(p90["launchpad"], 4),
+        seq_p90_ms_direct=round(p90["direct"], 4),
+        seq_ratio=round(seq_ratio, 4),
+        seq_target=SEQUENTIAL_TARGET,
+        seq_pass=seq_ratio <= SEQUENTIAL_TARGET,
+        conc_throughputs_launchpad=[round(value, 1) for value in throughputs["launchpad"]],
+        conc_throughputs_direct=[round(value, 1) for value in throughputs["direct"]],
+        conc_median_launchpad=round(conc["launchpad"], 1),
+        conc_median_direct=round(conc["direct"], 1),
+        conc_ratio=round(conc_ratio, 4),
+        conc_round_ratios=[round(value, 3) for value in paired],
+        conc_paired_ratio=round(statistics.median(paired), 4),
+        conc_target=CONCURRENT_TARGET,
+        conc_pass=conc_ratio >= CONCURRENT_TARGET,
+        elapsed_s=round(time.perf_counter() - began, 1),
+    )
+
+
+def table(r: Result) -> str:
+    """The human-readable report."""
+    verdict = {True: "PASS", False: "MISS"}
+    parity = "identical" if r.parity else f"DIFFERENT: {', '.join(r.parity_diff)}"
+    all_hold = r.seq_pass and r.conc_pass
+    rows = [
+        "deploy overhead: launchpad WorkflowRunner.deploy vs direct Client.start_workflow",
+        f"server {r.server} (temporal dev server, started by this run), temporalio {r.temporalio}, "
+        f"Python {r.python}, {r.cpus} CPUs",
+        f"start options as the server recorded them: {parity} "
+        f"(lp-seq-0 vs direct-seq-0, {len(PARITY_FIELDS)} fields of the started event)",
+        "",
+        f"sequential: N={r.n} per side, {-(-r.n // r.block)} alternating blocks of {r.block}, "
+        f"warm-up {r.warmup} per side",
+        f"{'':20}{'launchpad':>12}{'direct':>12}{'ratio':>9}   target",
+        f"{'median latency':20}{r.seq_median_ms_launchpad:>9.3f} ms{r.seq_median_ms_direct:>9.3f} ms"
+        f"{r.seq_ratio:>9.3f}   <= {r.seq_target:.2f}  {verdict[r.seq_pass]}",
+        f"{'p90 latency':20}{r.seq_p90_ms_launchpad:>9.3f} ms{r.seq_p90_ms_direct:>9.3f} ms"
+        f"{ratio(r.seq_p90_ms_launchpad, r.seq_p90_ms_direct):>9.3f}",
+        "",
+        f"concurrent: {r.concurrency} in flight, N={r.n} per side per round, {r.rounds} alternating rounds",
+        f"{'':20}{'launchpad':>12}{'direct':>12}{'ratio':>9}   target",
+        f"{'median throughput':20}{r.conc_median_launchpad:>10.1f}/s{r.conc_median_direct:>10.1f}/s"
+        f"{r.conc_ratio:>9.3f}   >= {r.conc_target:.2f}  {verdict[r.conc_pass]}",
+        f"{'rounds (launchpad)':20}{', '.join(f'{v:.0f}' for v in r.conc_throughputs_launchpad)} /s",
+        f"{'rounds (direct)':20}{', '.join(f'{v:.0f}' for v in r.conc_throughputs_direct)} /s",
+        f"{'ratio per round':20}{', '.join(f'{v:.2f}' for v in r.conc_round_ratios)} "
+        f"(median {r.conc_paired_ratio:.3f})",
+        "",
+        f"targets: {'all hold' if all_hold else 'NOT all hold'} "
+        f"(sequential {verdict[r.seq_pass]}, concurrent {verdict[r.conc_pass]}); "
+        f"phases took {r.elapsed_s:.0f} s",
+    ]
+    return "\n".join(rows)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=300, help="deploys per side (per round when concurrent)")
+    parser.add_argument("--concurrency", type=int, default=32, help="deploys in flight when concurrent")
+    parser.add_argument("--rounds", type=int, default=20, help="concurrent rounds per side")
+    parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
+    parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    for name in ("n", "concurrency", "rounds", "block", "warmup"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log("starting the Temporal dev server")
+    with DevServer() as server:
+        result = asyncio.run(run(server.address, args))
+    print(json.dumps(asdict(result), indent=2) if args.json else table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
