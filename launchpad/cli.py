@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from pathlib import Path
@@ -24,9 +25,7 @@ err_console = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option(
-        "--config", "-c", help="configuration file (else LAUNCHPAD_CONFIG, else ./launchpad_configs.yaml)"
-    ),
+    typer.Option("--config", "-c", help="configuration file (else LAUNCHPAD_CONFIG, else ./launchpad_configs.yaml)"),
 ]
 
 
@@ -49,9 +48,7 @@ def _print_errors(errors: list[SpecError]) -> None:
 
 @app.command()
 def validate(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="files or folders (default: the configured ones)")
-    ] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders (default: the configured ones)")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Validate the configuration and every task and worker file; exit 1 on any error."""
@@ -72,9 +69,7 @@ def _validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
     catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
     registry = _registry(cfg)
     catalog.errors += catalog.check_components(registry.names)
-    catalog.errors += [
-        SpecError(file, "<module>", f"cannot import: {e}") for file, e in registry.module_errors.items()
-    ]
+    catalog.errors += [SpecError(file, "<module>", f"cannot import: {e}") for file, e in registry.module_errors.items()]
     if catalog.errors:
         _print_errors(catalog.errors)
         err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
@@ -165,7 +160,18 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
         await workerset.start(name, spec)
         console.print(f"worker [bold]{name}[/bold] serving task queue {spec.worker.task_queue}")
     console.print("workers running; Ctrl-C to stop")
-    await stop.wait()
+    failed = await workerset.wait_until(stop)
+    for name, exc in failed.items():
+        err_console.print(f"[red]worker {name} failed:[/red] {escape(str(exc))}")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)  # a second signal stops at once
     console.print("shutting down (in-flight activities get their grace period)")
-    await workerset.stop_all()
+    try:
+        await asyncio.wait_for(workerset.stop_all(), workerset.grace_period() + 5)
+    except TimeoutError:
+        # threads running sync activities cannot be interrupted; a normal exit would wait for them
+        err_console.print("[red]activities still running after the grace period; exiting[/red]")
+        os._exit(1)
     console.print("stopped")
+    if failed:
+        raise typer.Exit(1)

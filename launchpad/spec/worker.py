@@ -18,6 +18,9 @@ class WorkerOptions(StrictModel):
     max_concurrent_activities: int | None = Field(default=None, ge=1)
     max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
     graceful_shutdown_timeout: Duration = timedelta(seconds=30)
+    sticky_queue_schedule_to_start_timeout: Duration | None = Field(
+        default=None, description="how long a cached workflow waits for this worker before any worker takes it"
+    )
 
 
 class WorkerSpec(StrictModel):

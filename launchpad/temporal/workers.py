@@ -82,6 +82,7 @@ class WorkerSet:
             max_concurrent_activities=options.max_concurrent_activities,
             max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=options.graceful_shutdown_timeout,
+            sticky_queue_schedule_to_start_timeout=options.sticky_queue_schedule_to_start_timeout,
         )
         task = asyncio.create_task(worker.run(), name=f"worker-{name}")
         self.running[name] = RunningWorker(spec, worker, task, executor)
@@ -100,6 +101,17 @@ class WorkerSet:
         """Replace one worker (new spec or new code) without touching the others."""
         await self.stop(name)
         await self.start(name, spec)
+
+    async def wait_until(self, stop: asyncio.Event) -> dict[str, BaseException]:
+        """Wait until `stop` is set or a worker's run loop ends; return the failed workers."""
+        stopper = asyncio.create_task(stop.wait())
+        tasks = [running.task for running in self.running.values()]
+        await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        return self.failed()
+
+    def grace_period(self) -> float:
+        return max((r.spec.worker.graceful_shutdown_timeout.total_seconds() for r in self.running.values()), default=0)
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop(name) for name in list(self.running)))

@@ -1,0 +1,292 @@
+"""`launchpad worker` as a real process: serving, graceful SIGTERM, and surviving a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from launchpad.devserver import DevServer
+from tests.helpers import temporal_json, write
+
+GRACE = 20.0  # the worker file's graceful_shutdown_timeout, in seconds
+
+ACTIVITIES = '''
+import os
+import time
+
+from temporalio import activity
+
+
+def _append(path, line):
+    with open(path, "a") as f:
+        f.write(line + "\\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@activity.defn
+def slow(seconds, marker_path):
+    """Sleeps, then appends `done` to the marker: the effect happens only if the attempt ends."""
+    _append(marker_path + ".started", "started")
+    time.sleep(seconds)
+    _append(marker_path, "done")
+    return "done"
+
+
+@activity.defn
+async def quick(x):
+    return x
+
+
+@activity.defn
+def step(name, log_path, seconds):
+    """Records its start, sleeps, then appends its name to the log at the very end."""
+    _append(log_path + ".starts", name)
+    time.sleep(seconds)
+    _append(log_path, name)
+    return name
+'''
+
+
+def make_project(root: Path, server: DevServer, queue: str) -> Path:
+    host, port = server.address.split(":")
+    (root / "tasks").mkdir(parents=True, exist_ok=True)
+    write(root / "code/activities.py", ACTIVITIES)
+    write(
+        root / "workers/w.yaml",
+        f"""
+        worker:
+          task_queue: {queue}
+          workflows: [Task, BatchTask]
+          activities: [slow, quick, step]
+          max_workers: 4
+          graceful_shutdown_timeout: {int(GRACE)}
+        """,
+    )
+    return write(
+        root / "launchpad_configs.yaml",
+        f"""
+        temporalio:
+          servers:
+            - name: local
+              ip: {host}
+              port: {port}
+        watcher:
+          modules:
+            activities:
+              basepaths: [code/activities.py]
+            workers:
+              basepaths: [workers]
+            tasks:
+              basepaths: [tasks]
+        """,
+    )
+
+
+class WorkerProcess:
+    """One `launchpad worker` subprocess; its output goes to a file (a pipe could fill and block it)."""
+
+    def __init__(self, cfg_file: Path, out_file: Path) -> None:
+        self.out_file = out_file
+        self.out = out_file.open("wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250", "NO_COLOR": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "launchpad", "worker", "--config", str(cfg_file)],
+            cwd=cfg_file.parent,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def output(self) -> str:
+        return self.out_file.read_text(errors="replace")
+
+    async def wait_serving(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while "workers running" not in self.output():
+            if self.proc.poll() is not None:
+                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker not serving after {timeout}s:\n{self.output()}")
+            await asyncio.sleep(0.1)
+
+    async def wait_exit(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self.proc.poll()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.out.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[[Path], WorkerProcess]]:
+    """Start worker subprocesses; whatever is still alive at the end is killed."""
+    started: list[WorkerProcess] = []
+
+    def start(cfg_file: Path) -> WorkerProcess:
+        worker = WorkerProcess(cfg_file, tmp_path / f"worker-{len(started) + 1}.out")
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.close()
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def completed_attempts(client: Client, workflow_id: str) -> list[tuple[Any, int]]:
+    """(result payload data, attempt) of each completed activity, in history order."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    started = {
+        e.event_id: e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    }
+    return [
+        (
+            e.activity_task_completed_event_attributes.result.payloads[0].data,
+            started[e.activity_task_completed_event_attributes.started_event_id],
+        )
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
+
+
+async def test_worker_serves_and_sigterm_completes_in_flight_activity_within_grace(
+    temporal_server: DevServer,
+    client: Client,
+    tmp_path: Path,
+    spawn: Callable[[Path], WorkerProcess],
+) -> None:
+    queue = f"wp-{uuid.uuid4()}"
+    cfg_file = make_project(tmp_path / "project", temporal_server, queue)
+    worker = spawn(cfg_file)
+    await worker.wait_serving()
+    assert f"serving task queue {queue}" in worker.output()
+
+    # the queue is really served: a Task with the async activity completes
+    quick = await client.execute_workflow(
+        "Task",
+        {"activity": "quick", "args": [41], "start_to_close_timeout": 5},
+        id=f"quick-{uuid.uuid4()}",
+        task_queue=queue,
+        execution_timeout=timedelta(seconds=20),
+    )
+    assert quick == 41
+
+    marker = tmp_path / "marker"
+    wid = f"slow-{uuid.uuid4()}"
+    handle = await client.start_workflow(
+        "Task",
+        {"activity": "slow", "args": [3, str(marker)], "start_to_close_timeout": 30},
+        id=wid,
+        task_queue=queue,
+    )
+    await wait_for(lambda: Path(f"{marker}.started").exists(), 15, "the slow activity to start")
+    described = temporal_json(temporal_server, "workflow", "describe", "--workflow-id", wid)
+    pending = described.get("pendingActivities") or []
+    assert [p["activityType"]["name"] for p in pending] == ["slow"]
+    assert pending[0].get("state") == "PENDING_ACTIVITY_STATE_STARTED"
+    assert not marker.exists()
+
+    worker.proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    code = await worker.wait_exit(GRACE + 5)
+    elapsed = time.monotonic() - sent
+    assert code == 0, f"exit code {code} after {elapsed:.1f}s:\n{worker.output()}"
+    assert elapsed < GRACE, f"took {elapsed:.1f}s, grace period is {GRACE}s"
+    assert "shutting down" in worker.output() and "stopped" in worker.output()
+    # the in-flight activity ran to its end before the process left ...
+    assert lines(marker) == ["done"]
+    # ... and its result reached the server from that attempt (not a retry)
+    assert await completed_attempts(client, wid) == [(b'"done"', 1)]
+
+    # the workflow task after the activity needs a worker: the first one is gone
+    second = None
+    if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+        second = spawn(cfg_file)
+        await second.wait_serving()
+    assert await asyncio.wait_for(handle.result(), 30) == "done"
+    if second is not None:
+        second.proc.send_signal(signal.SIGTERM)
+        assert await second.wait_exit(GRACE + 5) == 0, second.output()
+    assert lines(marker) == ["done"], "the activity ran twice"
+    assert lines(Path(f"{marker}.started")) == ["started"], "the activity was attempted twice"
+
+
+async def test_sigkill_mid_batch_then_restart_completes_batch_with_effects_once(
+    temporal_server: DevServer,
+    client: Client,
+    tmp_path: Path,
+    spawn: Callable[[Path], WorkerProcess],
+) -> None:
+    queue = f"wp-{uuid.uuid4()}"
+    cfg_file = make_project(tmp_path / "project", temporal_server, queue)
+    log = tmp_path / "steps.log"
+    starts = Path(f"{log}.starts")
+    first = spawn(cfg_file)
+    await first.wait_serving()
+
+    def step(name: str, seconds: float, timeout: float) -> dict[str, Any]:
+        return {
+            "activity": "step",
+            "args": [name, str(log), seconds],
+            "start_to_close_timeout": timeout,
+            "retry_policy": {"initial_interval": 1, "maximum_attempts": 5},
+        }
+
+    wid = f"batch-{uuid.uuid4()}"
+    handle = await client.start_workflow(
+        "BatchTask",
+        {"batch": [step("a", 0.2, 3), step("b", 2, 4), step("c", 0.2, 3)]},
+        id=wid,
+        task_queue=queue,
+    )
+    await wait_for(lambda: "a" in lines(log) and "b" in lines(starts), 15, "a done and b started")
+    await asyncio.sleep(0.5)  # b is mid-sleep: its effect is not there yet
+    first.proc.send_signal(signal.SIGKILL)
+    assert await first.wait_exit(10) == -signal.SIGKILL
+    assert lines(log) == ["a"]
+
+    second = spawn(cfg_file)
+    await second.wait_serving()
+    assert await asyncio.wait_for(handle.result(), 35) == ["a", "b", "c"]
+    # each effect once, in order; b's killed attempt left nothing behind
+    assert lines(log) == ["a", "b", "c"]
+    # b really was attempted twice (the kill hit it), a and c once
+    assert lines(starts) == ["a", "b", "b", "c"]
+    assert await completed_attempts(client, wid) == [(b'"a"', 1), (b'"b"', 2), (b'"c"', 1)]
+
+    second.proc.send_signal(signal.SIGTERM)
+    assert await second.wait_exit(GRACE + 5) == 0, second.output()
