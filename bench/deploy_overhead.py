@@ -205,9 +205,7 @@ async def started_event(client: Client, workflow_id: str) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name in PARITY_FIELDS:
             value = getattr(attrs, name)
-            values[name] = (
-                value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
-            )
+            values[name] = value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
         return values
     raise RuntimeError(f"workflow {workflow_id!r} has no history")
 
@@ -243,9 +241,7 @@ async def run(address: str, args: argparse.Namespace) -> Result:
 
     throughputs: dict[str, list[float]] = {"launchpad": [], "direct": []}
     for number in range(args.rounds):
-        log(
-            f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight"
-        )
+        log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
         sides = bench.prepare(f"conc{number}", args.n)
         for side in sides if number % 2 == 0 else sides[::-1]:
             throughputs[side.name].append(await concurrent(side, args.n, args.concurrency))

@@ -181,6 +181,16 @@ class RepositoryConfig(StrictModel):
     cache_dir: str = ".launchpad/repo"
 
 
+class ReconcilerConfig(StrictModel):
+    """How syncs behave (Argo CD's names where they exist)."""
+
+    self_heal: bool = True
+    prune: bool = True
+    allow_empty: bool = False
+    concurrency: int = Field(default=32, ge=1, le=512)
+    lock_ttl: Duration = timedelta(minutes=5)
+
+
 class StateConfig(StrictModel):
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
     path: str = ".launchpad/state.db"
@@ -194,6 +204,7 @@ class Config(StrictModel):
     app: SecretHolder | None = None
     repository: RepositoryConfig = Field(default_factory=RepositoryConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     @property
@@ -225,9 +236,7 @@ class Config(StrictModel):
     @property
     def code_skips(self) -> list[str]:
         return [
-            p
-            for g in ("activities", "workflows", "runners")
-            for p in self.watcher.modules.get(g, ModuleGroup()).skips
+            p for g in ("activities", "workflows", "runners") for p in self.watcher.modules.get(g, ModuleGroup()).skips
         ]
 
     def path(self, relative: str) -> Path:
@@ -246,9 +255,7 @@ def config_path(explicit: str | os.PathLike[str] | None = None, env: Mapping[str
 
 
 def parse_config(text: str, file: str, env: Mapping[str, str] | None = None) -> Config:
-    doc, _ = inject_env(
-        read_yaml(text, file) if text.strip() else {}, file, os.environ if env is None else env
-    )
+    doc, _ = inject_env(read_yaml(text, file) if text.strip() else {}, file, os.environ if env is None else env)
     return validate(Config, doc, file)
 
 

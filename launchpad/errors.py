@@ -49,8 +49,7 @@ class SpecErrors(LaunchpadError):
     @classmethod
     def from_validation(cls, file: str, exc: ValidationError, prefix: Sequence[str | int] = ()) -> SpecErrors:
         return cls(
-            SpecError(file, format_path([*prefix, *_clean_loc(err["loc"])]), _message(err))
-            for err in exc.errors()
+            SpecError(file, format_path([*prefix, *_clean_loc(err["loc"])]), _message(err)) for err in exc.errors()
         )
 
 

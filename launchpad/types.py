@@ -41,9 +41,7 @@ def parse_duration(value: Any) -> Any:
         try:
             return _ISO.validate_python(text)
         except ValueError:
-            raise ValueError(
-                f"invalid duration {value!r}: use seconds, ISO 8601 (PT1H30M) or 1h30m"
-            ) from None
+            raise ValueError(f"invalid duration {value!r}: use seconds, ISO 8601 (PT1H30M) or 1h30m") from None
     return value
 
 

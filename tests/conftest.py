@@ -55,9 +55,7 @@ class Engine:
     workers: WorkerSet
 
     async def deploy(self, text: str, name: str, version: str = "v1", **render: Any) -> DeployResult:
-        task = TaskDocument.parse(textwrap.dedent(text), f"deployments/tasks/{name}.yaml", env={}).render(
-            **render
-        )
+        task = TaskDocument.parse(textwrap.dedent(text), f"deployments/tasks/{name}.yaml", env={}).render(**render)
         return await runner_for(task, self.connections, self.registry).deploy(task, version)
 
     async def client(self, namespace: str | None = None) -> Client:

@@ -48,9 +48,7 @@ def test_validate_broken_file_names_file_and_key(tmp_path: Path) -> None:
     )
     done = launchpad("validate", cwd=tmp_path)
     assert done.returncode == 1
-    assert (
-        "deployments/tasks/broken.yaml: workflow.execution_timeout: invalid duration 'forever'" in done.stderr
-    )
+    assert "deployments/tasks/broken.yaml: workflow.execution_timeout: invalid duration 'forever'" in done.stderr
 
 
 def test_validate_given_paths(tmp_path: Path) -> None:
@@ -75,7 +73,4 @@ def test_validate_reports_unknown_components(tmp_path: Path) -> None:
     worker.write_text(worker.read_text().replace("say_hello, add", "say_hello, add, subtract"))
     done = launchpad("validate", cwd=tmp_path)
     assert done.returncode == 1
-    assert (
-        "deployments/workers/main-worker.yaml: worker.activities.2: unknown activity 'subtract'"
-        in done.stderr
-    )
+    assert "deployments/workers/main-worker.yaml: worker.activities.2: unknown activity 'subtract'" in done.stderr

@@ -94,9 +94,7 @@ def test_first_server_and_first_namespace_without_defaults() -> None:
 
 
 def test_one_server_one_namespace_are_the_defaults() -> None:
-    config = parse_config(
-        "temporalio:\n  servers:\n    - name: only\n      namespaces: [{name: solo}]\n", "c", env={}
-    )
+    config = parse_config("temporalio:\n  servers:\n    - name: only\n      namespaces: [{name: solo}]\n", "c", env={})
     assert config.temporalio.resolve()[0].name == "only" and config.temporalio.resolve()[1] == "solo"
 
 
@@ -139,12 +137,8 @@ authenticator:
 
 def test_config_errors_name_the_key() -> None:
     with pytest.raises(SpecErrors) as caught:
-        parse_config(
-            "temporalio:\n  default_server: x\n  servers:\n    - name: a\n      prot: 1\n", "c.yaml", env={}
-        )
-    assert sorted(str(e) for e in caught.value.errors) == [
-        "c.yaml: temporalio.servers.0.prot: unknown key (typo?)"
-    ]
+        parse_config("temporalio:\n  default_server: x\n  servers:\n    - name: a\n      prot: 1\n", "c.yaml", env={})
+    assert sorted(str(e) for e in caught.value.errors) == ["c.yaml: temporalio.servers.0.prot: unknown key (typo?)"]
     with pytest.raises(SpecErrors) as caught:
         parse_config("authenticator:\n  base_users:\n    - username: u\n", "c.yaml", env={})
     assert "exactly one of password or password_hash" in str(caught.value)

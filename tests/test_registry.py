@@ -38,9 +38,7 @@ def test_discovers_activities_workflows_and_runners() -> None:
         "WorkflowRunnerWithTempWorker",
         "TaggingRunner",
     } <= registry.names("runner")
-    assert "DeployResult" not in registry.names("runner"), (
-        "imported names are not the module's own components"
-    )
+    assert "DeployResult" not in registry.names("runner"), "imported names are not the module's own components"
 
 
 def test_same_name_in_two_files_names_both(tmp_path: Path) -> None:
@@ -50,10 +48,7 @@ def test_same_name_in_two_files_names_both(tmp_path: Path) -> None:
     registry.load_paths([tmp_path])
     assert str(first) in str(registry.components[("activity", "dup")].source)
     assert str(second) in registry.module_errors
-    assert (
-        str(first) in registry.module_errors[str(second)]
-        and "defined twice" in registry.module_errors[str(second)]
-    )
+    assert str(first) in registry.module_errors[str(second)] and "defined twice" in registry.module_errors[str(second)]
 
 
 def test_failing_module_is_reported_and_the_last_good_version_keeps_working(tmp_path: Path) -> None:
@@ -61,9 +56,7 @@ def test_failing_module_is_reported_and_the_last_good_version_keeps_working(tmp_
     registry = Registry()
     registry.load_paths([tmp_path])
     good = registry.get("activity", "stable")
-    module.write_text(
-        ACTIVITY.format(name="stable", value="v2") + "\nraise RuntimeError('broken on purpose')\n"
-    )
+    module.write_text(ACTIVITY.format(name="stable", value="v2") + "\nraise RuntimeError('broken on purpose')\n")
     registry.load_paths([tmp_path])
     assert "RuntimeError: broken on purpose (at " in registry.module_errors[str(module)]
     assert "acts.py:" in registry.module_errors[str(module)]

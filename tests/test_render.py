@@ -24,9 +24,7 @@ workflow:
     start_to_close_timeout: "{{ timeout }}"
 """
 PLAIN = TEMPLATE.replace("template: true\n", "").replace("{{ customer }}", "acme")
-PLAIN = (
-    PLAIN.replace('"{{ items }}"', "[1]").replace("prefix-{{ n * 2 }}", "p").replace('"{{ timeout }}"', "10s")
-)
+PLAIN = PLAIN.replace('"{{ items }}"', "[1]").replace("prefix-{{ n * 2 }}", "p").replace('"{{ timeout }}"', "10s")
 
 
 def doc(text: str = TEMPLATE) -> TaskDocument:
@@ -53,16 +51,12 @@ def test_template_is_checked_for_structure_before_rendering() -> None:
 
 def test_missing_template_variable() -> None:
     errors = spec_errors(lambda: doc().render({"customer": "acme", "items": [], "timeout": 5}))
-    assert errors == [
-        f"{FILE}: workflow.workflow_kwargs.args.2: template error: template variable 'n' is missing"
-    ]
+    assert errors == [f"{FILE}: workflow.workflow_kwargs.args.2: template error: template variable 'n' is missing"]
 
 
 def test_template_args_on_non_template_task_are_refused() -> None:
     errors = spec_errors(lambda: doc(PLAIN).render({"customer": "x"}))
-    assert errors == [
-        f"{FILE}: template: this task is not a template (template: false): template_args are refused"
-    ]
+    assert errors == [f"{FILE}: template: this task is not a template (template: false): template_args are refused"]
 
 
 def test_overwrite_on_non_overwritable_task_is_refused() -> None:
@@ -74,9 +68,7 @@ def test_overwrite_on_non_overwritable_task_is_refused() -> None:
 
 
 def test_overwrite_by_path_with_list_index() -> None:
-    spec = doc(PLAIN).render(
-        overwrite={"workflow.workflow_kwargs.args.0": "globex", "workflow.memo.owner": "data"}
-    )
+    spec = doc(PLAIN).render(overwrite={"workflow.workflow_kwargs.args.0": "globex", "workflow.memo.owner": "data"})
     assert spec.workflow.workflow_kwargs.args == ["globex", [1], "p"]
     assert spec.workflow.memo == {"owner": "data"}
     assert spec.workflow.workflow_id == "report-acme"

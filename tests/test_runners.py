@@ -100,10 +100,7 @@ async def test_terminate_if_running_maps_to_terminate_existing(engine: Engine) -
     old = await client.get_workflow_handle(wid, run_id=first.run_id).describe()
     assert old.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED
     new = await client.get_workflow_handle(wid).describe()
-    assert (
-        new.run_id == second.run_id
-        and new.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-    )
+    assert new.run_id == second.run_id and new.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
     await client.get_workflow_handle(wid).terminate()
 
 

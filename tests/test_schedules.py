@@ -109,9 +109,7 @@ async def test_an_operator_pause_survives_reapply_and_update(engine: Engine) -> 
     name, sid = ids()
     text = SIMPLE.format(name=name, sid=sid, queue=ENGINE_QUEUE, every="1h")
     await engine.deploy(text, name)
-    temporal_json(
-        engine.server, "schedule", "toggle", "--schedule-id", sid, "--pause", "--reason", "incident 42"
-    )
+    temporal_json(engine.server, "schedule", "toggle", "--schedule-id", sid, "--pause", "--reason", "incident 42")
     assert (await engine.deploy(text, name)).action == "unchanged"
     assert describe(engine, sid)["schedule"]["state"] == {"notes": "incident 42", "paused": True}
     changed = SIMPLE.format(name=name, sid=sid, queue=ENGINE_QUEUE, every="2h")

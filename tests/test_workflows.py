@@ -24,12 +24,8 @@ def uid(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def start(
-    client: Client, workflow: str, kwargs: dict[str, Any], wid: str | None = None
-) -> WorkflowHandle:
-    return await client.start_workflow(
-        workflow, kwargs, id=wid or uid(workflow.lower()), task_queue=ENGINE_QUEUE
-    )
+async def start(client: Client, workflow: str, kwargs: dict[str, Any], wid: str | None = None) -> WorkflowHandle:
+    return await client.start_workflow(workflow, kwargs, id=wid or uid(workflow.lower()), task_queue=ENGINE_QUEUE)
 
 
 async def wait_for_state(handle: WorkflowHandle, state: str, timeout: float = 10) -> dict[str, Any]:
@@ -45,9 +41,7 @@ async def wait_for_state(handle: WorkflowHandle, state: str, timeout: float = 10
 async def test_task_calls_activities_with_0_1_and_3_arguments(engine: Engine) -> None:
     client = await engine.client()
     assert await (await start(client, "Task", {"activity": "zero"})).result() == "zero"
-    assert await (await start(client, "Task", {"activity": "one", "args": [[1, 2]]})).result() == {
-        "one": [1, 2]
-    }
+    assert await (await start(client, "Task", {"activity": "one", "args": [[1, 2]]})).result() == {"one": [1, 2]}
     assert await (await start(client, "Task", {"activity": "three", "args": [1, 2, 3]})).result() == [1, 2, 3]
 
 

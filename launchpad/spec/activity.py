@@ -73,6 +73,4 @@ class WorkflowKwargs(ActivitySettings):
     at_start: AtStart = Field(default_factory=AtStart)
     at_end: AtEnd = Field(default_factory=AtEnd)
     batch: list[BatchItem] | None = None
-    items_per_run: int = Field(
-        default=100, ge=1, description="TaskDispatcher: continue-as-new after this many items"
-    )
+    items_per_run: int = Field(default=100, ge=1, description="TaskDispatcher: continue-as-new after this many items")

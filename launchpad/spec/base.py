@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+
+
+def model_hash(model: BaseModel, *extra: str) -> str:
+    """A stable short hash of a model's content (and any extra strings)."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256("\n".join([canonical, *extra]).encode()).hexdigest()[:16]
 
 
 class StrictModel(BaseModel):

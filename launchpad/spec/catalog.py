@@ -9,7 +9,7 @@ from pathlib import Path
 
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import is_templated
-from launchpad.spec.document import TaskDocument, parse_worker, read_yaml
+from launchpad.spec.document import TaskDocument, read_yaml, worker_from_raw
 from launchpad.spec.worker import WorkerSpec
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -25,16 +25,16 @@ class Catalog:
     def add_file(self, file: str, text: str, env: Mapping[str, str] | None = None) -> None:
         """Parse one file (a worker when it has a root `worker:` key, else a task)."""
         try:
-            if is_worker_file(text, file):
-                name, worker = parse_worker(text, file, env)
+            parsed = parse_file(file, text, env)
+            if isinstance(parsed, TaskDocument):
+                self._unique(self.tasks, parsed.name, file)
+                self.tasks[parsed.name] = parsed
+                self.files[("task", parsed.name)] = file
+            else:
+                name, worker = parsed
                 self._unique(self.workers, name, file)
                 self.workers[name] = worker
                 self.files[("worker", name)] = file
-            else:
-                task = TaskDocument.parse(text, file, env)
-                self._unique(self.tasks, task.name, file)
-                self.tasks[task.name] = task
-                self.files[("task", task.name)] = file
         except SpecErrors as exc:
             self.errors.extend(exc.errors)
 
@@ -77,11 +77,12 @@ class Catalog:
             raise SpecErrors([SpecError(file, "name", f"{name!r} is defined twice")])
 
 
-def is_worker_file(text: str, file: str) -> bool:
-    try:
-        return "worker" in read_yaml(text, file)
-    except SpecErrors:
-        return False
+def parse_file(file: str, text: str, env: Mapping[str, str] | None = None) -> TaskDocument | tuple[str, WorkerSpec]:
+    """A task document, or a worker's (name, spec) when the file has a root `worker:` key."""
+    raw = read_yaml(text, file)
+    if "worker" in raw:
+        return worker_from_raw(raw, file, env)
+    return TaskDocument.from_raw(raw, file, env)
 
 
 def yaml_files(root: Path) -> list[Path]:
@@ -91,9 +92,7 @@ def yaml_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
 
 
-def load_catalog(
-    paths: Iterable[Path], env: Mapping[str, str] | None = None, base: Path | None = None
-) -> Catalog:
+def load_catalog(paths: Iterable[Path], env: Mapping[str, str] | None = None, base: Path | None = None) -> Catalog:
     catalog = Catalog()
     for root in paths:
         if not root.exists():

@@ -22,6 +22,7 @@ from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 
 M = TypeVar("M", bound=BaseModel)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REFUSED_TEMPLATE = "this task is not a template (template: false): template_args are refused"
 _REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overwrite is refused"
 
@@ -29,7 +30,7 @@ _REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overw
 def read_yaml(text: str, file: str) -> dict[str, Any]:
     """Parse one YAML mapping; syntax errors name the line."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_LOADER)  # a safe loader, the C one when built
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "<yaml>"
@@ -74,7 +75,10 @@ class TaskDocument:
 
     @classmethod
     def parse(cls, text: str, file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
-        raw = read_yaml(text, file)
+        return cls.from_raw(read_yaml(text, file), file, env)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
         doc, injected = inject_env(raw, file, os.environ if env is None else env)
         document = cls(file, _check_name(doc, file, required=True), doc, frozenset(injected))
         document.check()
@@ -132,6 +136,10 @@ def _under(loc: Path, prefixes: set[Path]) -> bool:
 
 def parse_worker(text: str, file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
     """A worker file's name (its stem) and its validated spec."""
-    doc, _ = inject_env(read_yaml(text, file), file, os.environ if env is None else env)
+    return worker_from_raw(read_yaml(text, file), file, env)
+
+
+def worker_from_raw(raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
+    doc, _ = inject_env(raw, file, os.environ if env is None else env)
     name = _check_name(doc, file, required=False)
     return name, validate(WorkerSpec, doc, file)

@@ -90,16 +90,14 @@ class Connections:
             )
         except (TimeoutError, RuntimeError, RPCError, OSError) as exc:
             raise TemporalUnavailable(
-                f"Temporal server {server.name!r} at {server.address} is unreachable: "
-                f"{str(exc) or type(exc).__name__}"
+                f"Temporal server {server.name!r} at {server.address} is unreachable: {str(exc) or type(exc).__name__}"
             ) from None
         return client.service_client
 
-    def forget(self, server: str) -> None:
-        """Drop a server's cached connection (after an outage) so the next call reconnects."""
-        self._services.pop(server, None)
-        for key in [k for k in self._clients if k[0] == server]:
-            del self._clients[key]
+    def forget_all(self) -> None:
+        """Drop the cached connections (after an outage) so the next call reconnects."""
+        self._services.clear()
+        self._clients.clear()
 
     async def register_namespaces(self, server: str | None = None) -> list[NamespaceOutcome]:
         """Register every configured namespace (of one server or all) with its retention."""
@@ -118,9 +116,7 @@ class Connections:
         action = "created"
         try:
             await service.register_namespace(
-                RegisterNamespaceRequest(
-                    namespace=namespace.name, workflow_execution_retention_period=retention
-                )
+                RegisterNamespaceRequest(namespace=namespace.name, workflow_execution_retention_period=retention)
             )
         except RPCError as exc:
             if exc.status != RPCStatusCode.ALREADY_EXISTS:
@@ -129,9 +125,7 @@ class Connections:
         await self._wait_usable(server, namespace.name)
         return NamespaceOutcome(server.name, namespace.name, action, namespace.retention)
 
-    async def _update_retention(
-        self, server: ServerConfig, namespace: NamespaceConfig, retention: PbDuration
-    ) -> str:
+    async def _update_retention(self, server: ServerConfig, namespace: NamespaceConfig, retention: PbDuration) -> str:
         service = (await self.client(server.name)).workflow_service
         current = await service.describe_namespace(DescribeNamespaceRequest(namespace=namespace.name))
         if current.config.workflow_execution_retention_ttl.ToTimedelta() == namespace.retention:

@@ -8,8 +8,6 @@ launchpad owns and whether it changed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from temporalio.converter import PayloadConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from launchpad.errors import LaunchpadError
+from launchpad.spec.base import model_hash
 from launchpad.spec.schedule import CalendarSpec
 from launchpad.spec.task import TaskSpec
 from launchpad.temporal.connections import Connections
@@ -87,8 +86,7 @@ class DeployResult:
 
 def spec_hash(task: TaskSpec) -> str:
     """A stable hash of the rendered task: the server rewrites schedules, so compare this."""
-    canonical = json.dumps(task.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return model_hash(task)
 
 
 def marker(task: TaskSpec, version: str | None, digest: str | None = None) -> dict[str, Any]:
@@ -113,9 +111,7 @@ def search_attributes(values: dict[str, Any]) -> TypedSearchAttributes:
         elif isinstance(value, datetime):
             pairs.append(SearchAttributePair(SearchAttributeKey.for_datetime(name), value))
         elif isinstance(value, list):
-            pairs.append(
-                SearchAttributePair(SearchAttributeKey.for_keyword_list(name), [str(v) for v in value])
-            )
+            pairs.append(SearchAttributePair(SearchAttributeKey.for_keyword_list(name), [str(v) for v in value]))
         else:
             pairs.append(SearchAttributePair(SearchAttributeKey.for_keyword(name), str(value)))
     return TypedSearchAttributes(pairs)
@@ -178,9 +174,7 @@ class Runner:
         return await self.connections.client(server.name, namespace), server.name, namespace
 
     def result(self, task: TaskSpec, server: str, namespace: str, **fields: Any) -> DeployResult:
-        return DeployResult(
-            task=task.name, runner=type(self).__name__, server=server, namespace=namespace, **fields
-        )
+        return DeployResult(task=task.name, runner=type(self).__name__, server=server, namespace=namespace, **fields)
 
 
 class WorkflowRunner(Runner):
@@ -271,7 +265,8 @@ def live_marker(schedule: Schedule) -> dict[str, Any] | None:
 class ScheduledWorkflowRunner(Runner):
     """Creates or updates the schedule `scheduler_id`; an unchanged spec writes nothing."""
 
-    async def deploy(self, task: TaskSpec, version: str | None = None) -> DeployResult:
+    async def deploy(self, task: TaskSpec, version: str | None = None, *, force: bool = False) -> DeployResult:
+        """`force` rewrites the schedule even when its marker hash matches (drift repair)."""
         client, server, namespace = await self.client_for(task)
         schedule_id = task.workflow.scheduler_id or ""
         digest = spec_hash(task)
@@ -285,7 +280,7 @@ class ScheduledWorkflowRunner(Runner):
             )
             action = "created"
         except ScheduleAlreadyRunningError:
-            action = await self._update(client, schedule_id, task, desired, digest)
+            action = await self._update(client, schedule_id, task, desired, digest, force)
         return self.result(
             task,
             server,
@@ -297,7 +292,7 @@ class ScheduledWorkflowRunner(Runner):
         )
 
     async def _update(
-        self, client: Client, schedule_id: str, task: TaskSpec, desired: Schedule, digest: str
+        self, client: Client, schedule_id: str, task: TaskSpec, desired: Schedule, digest: str, force: bool
     ) -> str:
         outcome = "unchanged"
 
@@ -306,7 +301,7 @@ class ScheduledWorkflowRunner(Runner):
             live = live_marker(current.description.schedule)
             if live is None or live.get("task") != task.name:
                 raise NotManaged(f"schedule {schedule_id!r} exists and is not managed by this task")
-            if live.get("hash") == digest:
+            if live.get("hash") == digest and not force:
                 return None
             if task.workflow.paused is None:
                 desired.state.paused = current.description.schedule.state.paused

@@ -1,0 +1,1 @@
+"""The GitOps reconciler: git source → desired state → plan → apply."""

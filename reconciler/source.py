@@ -1,0 +1,185 @@
+"""A git repository at a branch, cloned into a cache folder. Knows nothing of Temporal.
+
+Credentials come from the environment and never touch the disk or the remote URL:
+an HTTPS token is sent as an `http.extraHeader` through `GIT_CONFIG_*` variables,
+an SSH key is written to a 0600 temporary file used by `GIT_SSH_COMMAND`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import git
+
+from launchpad.errors import LaunchpadError
+
+
+class SourceError(LaunchpadError):
+    code = "source_error"
+
+
+@dataclass(frozen=True)
+class Change:
+    status: str  # added | modified | deleted | renamed
+    path: str
+    old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    sha: str
+    author: str
+    date: datetime
+    message: str
+
+
+_STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
+
+
+def under(path: str, folders: list[str]) -> bool:
+    """Whether a repository path is one of `folders` or inside one of them."""
+    p = PurePosixPath(path)
+    for folder in folders:
+        f = PurePosixPath(folder.strip("./") or ".")
+        if str(f) == "." or p == f or f in p.parents:
+            return True
+    return False
+
+
+class GitSource:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        cache_dir: Path,
+        *,
+        token_env: str = "LAUNCHPAD_GIT_TOKEN",
+        ssh_key_env: str = "LAUNCHPAD_GIT_SSH_KEY",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.url = url
+        self.branch = branch
+        self.token_env = token_env
+        self.ssh_key_env = ssh_key_env
+        self.env = os.environ if env is None else env
+        self.path = cache_dir / hashlib.sha1(f"{url}#{branch}".encode()).hexdigest()[:12]
+        self._repo: git.Repo | None = None
+
+    @property
+    def repo(self) -> git.Repo:
+        if self._repo is None:
+            if not (self.path / ".git").exists():
+                raise SourceError(f"{self.url} is not fetched yet")
+            self._repo = git.Repo(self.path)
+        return self._repo
+
+    @contextmanager
+    def _git_env(self) -> Iterator[dict[str, str]]:
+        extra = {"GIT_TERMINAL_PROMPT": "0"}
+        token = self.env.get(self.token_env)
+        if token and self.url.startswith("https://"):
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            extra |= {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            }
+        key = self.env.get(self.ssh_key_env)
+        if not key:
+            yield extra
+            return
+        with tempfile.NamedTemporaryFile("w", suffix=".key", delete=False) as handle:
+            handle.write(key if key.endswith("\n") else key + "\n")
+        os.chmod(handle.name, stat.S_IRUSR | stat.S_IWUSR)
+        try:
+            extra["GIT_SSH_COMMAND"] = f"ssh -i {handle.name} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new"
+            yield extra
+        finally:
+            os.unlink(handle.name)
+
+    def fetch(self) -> str:
+        """Clone on first use, fetch afterwards; return the branch's head revision."""
+        ref = f"refs/remotes/origin/{self.branch}"
+        try:
+            with self._git_env() as env:
+                if not (self.path / ".git").exists():
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    git.Repo.clone_from(self.url, self.path, branch=self.branch, no_checkout=True, env=env)
+                    self._repo = None
+                else:
+                    self.repo.git.fetch("origin", f"+refs/heads/{self.branch}:{ref}", "--prune", env=env)
+            return self.repo.git.rev_parse(ref)
+        except git.GitCommandError as exc:
+            raise SourceError(f"cannot fetch {self.url} ({self.branch}): {_stderr(exc)}") from None
+
+    def changes(self, old: str, new: str, folders: list[str]) -> list[Change]:
+        """Paths changed between two revisions under the folders (renames detected)."""
+        out = self.repo.git.diff("--name-status", "-M", "--no-color", old, new)
+        changes = []
+        for line in out.splitlines():
+            parts = line.split("\t")
+            status = _STATUS.get(parts[0][0], "modified")
+            change = Change(status, parts[2], parts[1]) if status == "renamed" else Change(status, parts[1])
+            if under(change.path, folders) or (change.old_path and under(change.old_path, folders)):
+                changes.append(change)
+        return changes
+
+    def files(self, revision: str, folders: list[str]) -> dict[str, str]:
+        """Every file under the folders at a revision: path → blob sha."""
+        tree = self.repo.commit(revision).tree
+        return {
+            str(item.path): item.hexsha
+            for item in tree.traverse()
+            if item.type == "blob" and under(str(item.path), folders)  # type: ignore[union-attr]
+        }
+
+    def read(self, path: str, revision: str) -> str | None:
+        try:
+            blob = self.repo.commit(revision).tree / path
+        except KeyError:
+            return None
+        return blob.data_stream.read().decode()  # type: ignore[union-attr]
+
+    def read_blob(self, sha: str) -> str:
+        return self.repo.odb.stream(bytes.fromhex(sha)).read().decode()
+
+    def history(self, path: str, limit: int = 100) -> list[Revision]:
+        """The file's versions, newest first (renames followed)."""
+        out = self.repo.git.log(
+            f"origin/{self.branch}",
+            "--follow",
+            f"--max-count={limit}",
+            "--format=%H%x1f%an <%ae>%x1f%cI%x1f%B%x1e",
+            "--",
+            path,
+        )
+        revisions = []
+        for entry in out.split("\x1e"):
+            if entry.strip():
+                sha, author, date, message = entry.strip().split("\x1f", 3)
+                revisions.append(Revision(sha, author, datetime.fromisoformat(date), message.strip()))
+        return revisions
+
+    def checkout(self, revision: str) -> Path:
+        """The work tree at a revision (users' Python code is imported from there)."""
+        self.repo.git.checkout("--force", "--detach", revision)
+        return self.path
+
+    def resolve(self, ref: str) -> str:
+        try:
+            return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            raise SourceError(f"unknown revision {ref!r}") from None
+
+
+def _stderr(exc: git.GitCommandError) -> str:
+    return str(exc.stderr or exc).strip().replace("\n", " ")[-500:]

@@ -1,0 +1,195 @@
+"""One sync at a time: fetch → desired → observe → plan → apply → record.
+
+The lock is a lease in the state store (it expires if its holder dies). A trigger
+that arrives while a sync runs returns "already running" at once and causes exactly
+one follow-up sync when the running one ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from launchpad.config import Config
+from launchpad.errors import LaunchpadError
+from launchpad.registry import Registry
+from launchpad.state.store import StateStore, SyncRecord
+from launchpad.temporal.connections import Connections
+from launchpad.temporal.workers import WorkerSet
+from reconciler.apply import Applier, ApplyResult
+from reconciler.desired import DesiredState, load_desired
+from reconciler.live import Live, Target, observe
+from reconciler.plan import Plan, make_plan
+from reconciler.source import GitSource, SourceError
+
+log = logging.getLogger(__name__)
+LOCK = "sync"
+
+
+@dataclass
+class SyncResult:
+    id: str
+    status: str  # succeeded | failed | refused | already_running
+    revision: str | None = None
+    plan: Plan | None = None
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for o in self.outcomes if o.get("wrote"))
+
+
+def source_for(config: Config) -> GitSource:
+    url = config.repository.url
+    if "://" not in url and not url.startswith("git@"):
+        url = str(config.path(url).resolve())
+    return GitSource(
+        url,
+        config.repository.branch,
+        config.path(config.repository.cache_dir),
+        token_env=config.repository.token_env,
+        ssh_key_env=config.repository.ssh_key_env,
+    )
+
+
+class Reconciler:
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        *,
+        connections: Connections | None = None,
+        workers: WorkerSet | None = None,
+        source: GitSource | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.connections = connections or Connections(config.temporalio)
+        self.source = source or source_for(config)
+        self.env = env
+        self.registry = Registry.builtin()
+        self.workers = workers
+        self._code_hash: str | None = None
+
+    def resolve(self, server: str | None, namespace: str | None) -> Target:
+        target, ns = self.config.temporalio.resolve(server, namespace)
+        return (target.name, ns)
+
+    async def plan(self, revision: str | None = None) -> tuple[Plan, DesiredState]:
+        """Fetch, load the desired state, look at Temporal and compare: no writes."""
+        head = revision or await asyncio.to_thread(self.source.fetch)
+        applied = self.store.objects()
+        desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env)
+        self._load_code(desired)
+        live = await self._observe(desired, applied)
+        plan = make_plan(desired, applied, live, self.config.reconciler, self.resolve)
+        return plan, desired
+
+    def _load_code(self, desired: DesiredState) -> None:
+        """Users' code comes from the repository at the synced revision."""
+        if desired.code_hash == self._code_hash or not self.config.code_paths:
+            return
+        root = self.source.checkout(desired.revision)
+        self.registry.load_paths([root / p for p in self.config.code_paths], [root / p for p in self.config.code_skips])
+        self._code_hash = desired.code_hash
+
+    async def _observe(self, desired: DesiredState, applied: list[Any]) -> Live:
+        schedules: set[Target] = set()
+        expected: dict[tuple[Target, str], str | None] = {}
+        workflows: list[tuple[Target, str]] = []
+        for obj in desired.objects.values():
+            target = self.resolve(obj.server, obj.namespace)
+            if obj.kind == "schedule":
+                schedules.add(target)
+            elif obj.kind == "task":
+                workflows.append((target, obj.temporal_id or ""))
+        for obj in applied:
+            if obj.kind == "schedule":
+                target = self.resolve(obj.server, obj.namespace)
+                schedules.add(target)
+                expected[(target, obj.temporal_id or "")] = obj.fingerprint
+        return await observe(self.connections, schedules, workflows, expected)
+
+    async def sync(self, trigger: str = "manual") -> SyncResult:
+        """Run one sync, or answer "already running" at once (and queue one follow-up)."""
+        holder = uuid.uuid4().hex
+        ttl = self.config.reconciler.lock_ttl.total_seconds()
+        if not self.store.acquire_lock(LOCK, holder, ttl):
+            self.store.request_followup(LOCK)
+            return SyncResult(id="", status="already_running", message="a sync is already running")
+        keeper = asyncio.create_task(self._keep_lease(holder, ttl))
+        try:
+            result = await self._sync_once(trigger)
+            while self.store.take_followup(LOCK):
+                result = await self._sync_once("follow-up")
+            return result
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            self.store.release_lock(LOCK, holder)
+
+    async def _keep_lease(self, holder: str, ttl: float) -> None:
+        while True:
+            await asyncio.sleep(ttl / 3)
+            self.store.acquire_lock(LOCK, holder, ttl)
+
+    async def _sync_once(self, trigger: str) -> SyncResult:
+        record = SyncRecord(uuid.uuid4().hex[:12], None, trigger, datetime.now(UTC))
+        self.store.put_sync(record)
+        try:
+            plan, _ = await self.plan()
+        except (LaunchpadError, SourceError, RuntimeError, OSError) as exc:
+            self.connections.forget_all()
+            return self._finish(record, SyncResult(record.id, "failed", message=str(exc)))
+        record.revision = plan.revision
+        applier = Applier(self.connections, self.registry, self.workers, self.config.reconciler.concurrency)
+        applied = await applier.apply(plan)
+        self._record_objects(applied)
+        status = "refused" if plan.refused else "failed" if (applied.outage or applied.failed) else "succeeded"
+        if applied.outage:
+            self.connections.forget_all()
+        result = SyncResult(
+            record.id,
+            status,
+            plan.revision,
+            plan,
+            [o.as_dict() for o in applied.outcomes],
+            [e.as_dict() for e in plan.errors],
+            plan.refused or applied.outage or "",
+        )
+        return self._finish(record, result)
+
+    def _record_objects(self, applied: ApplyResult) -> None:
+        if applied.put:
+            self.store.put_objects(applied.put)
+        for kind, name in applied.removed:
+            self.store.delete_object(kind, name)
+
+    def _finish(self, record: SyncRecord, result: SyncResult) -> SyncResult:
+        record.finished_at = datetime.now(UTC)
+        record.status = result.status
+        record.outcomes = [o for o in result.outcomes if o["action"] != "noop" or not o["ok"]]
+        record.errors = result.errors + ([{"message": result.message}] if result.message else [])
+        self.store.put_sync(record)
+        log.info("sync %s %s at %s", record.id, record.status, (record.revision or "?")[:12])
+        return result
+
+    async def watch(self, interval: float, stop: asyncio.Event, jitter: float = 0.1) -> None:
+        """Sync every `interval` seconds (± jitter) until `stop` is set."""
+        import random
+
+        while not stop.is_set():
+            await self.sync("watch")
+            delay = interval * (1 + random.uniform(-jitter, jitter))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)

@@ -1,0 +1,326 @@
+"""The GitOps loop end to end: real git repositories, the real dev server, the temporal CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from launchpad.config import Config, parse_config
+from launchpad.devserver import DevServer
+from launchpad.state.sqlite import SqliteStateStore
+from reconciler.sync import Reconciler, SyncResult
+from tests.conftest import ENGINE_QUEUE, Engine
+from tests.gitrepo import GitRepo
+from tests.helpers import temporal_json
+
+SCHEDULE = """
+name: {name}
+runner: ScheduledWorkflowRunner
+workflow:
+  task_queue: {queue}
+  workflow_id: {name}-wf
+  workflow: Task
+  scheduler_id: {sid}
+  intervals: [{{every: {every}}}]
+  workflow_kwargs: {{activity: zero}}
+"""
+SERVICE = """
+name: {name}
+runner: WorkflowRunner
+deploy_on_server_start: true
+on_change: {on_change}
+workflow:
+  task_queue: {queue}
+  workflow_id: {wid}
+  workflow: AwaitedTask
+  workflow_kwargs: {{activity: one, args: [{arg}]}}
+"""
+WORKER = """
+worker:
+  task_queue: {queue}
+  workflows: [Task]
+  activities: [zero]
+"""
+
+
+def gitops_config(server: DevServer, root: Path, repo: GitRepo, extra: str = "") -> Config:
+    host, port = server.address.split(":")
+    return parse_config(
+        f"""
+temporalio:
+  servers: [{{name: local, ip: {host}, port: {port}}}]
+repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
+state: {{path: "{root}/state.db"}}
+{extra}
+""",
+        "gitops.yaml",
+        env={},
+    )
+
+
+@dataclass
+class GitOps:
+    repo: GitRepo
+    reconciler: Reconciler
+    server: DevServer
+    prefix: str
+
+    def sid(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    def schedule(self, name: str, every: str = "1h") -> None:
+        text = SCHEDULE.format(name=name, sid=self.sid(name), queue=ENGINE_QUEUE, every=every)
+        self.repo.write(f"deployments/tasks/{name}.yaml", text)
+
+    def service(self, name: str, arg: str = "v1", on_change: str = "keep") -> None:
+        text = SERVICE.format(name=name, wid=self.sid(name), queue=ENGINE_QUEUE, arg=arg, on_change=on_change)
+        self.repo.write(f"deployments/tasks/{name}.yaml", text)
+
+    async def sync(self) -> SyncResult:
+        return await self.reconciler.sync("test")
+
+    def describe(self, name: str) -> dict:
+        return temporal_json(self.server, "schedule", "describe", "--schedule-id", self.sid(name))
+
+    def status(self) -> dict[tuple[str, str], object]:
+        return {(o.kind, o.name): o for o in self.reconciler.store.objects()}
+
+
+@pytest.fixture
+def gitops(tmp_path: Path, engine: Engine) -> Iterator[GitOps]:
+    repo = GitRepo(tmp_path)
+    config = gitops_config(engine.server, tmp_path, repo)
+    reconciler = Reconciler(config, SqliteStateStore(str(tmp_path / "state.db")), connections=engine.connections)
+    yield GitOps(repo, reconciler, engine.server, f"t{uuid.uuid4().hex[:6]}")
+
+
+def schedule_ids(server: DevServer) -> set[str]:
+    return {s["scheduleId"] for s in temporal_json(server, "schedule", "list") or []}
+
+
+async def test_first_sync_creates_exactly_the_described_objects(gitops: GitOps) -> None:
+    gitops.schedule("nightly")
+    gitops.schedule("hourly", every="1h")
+    gitops.service("listener")
+    gitops.repo.write("deployments/workers/w.yaml", WORKER.format(queue=ENGINE_QUEUE))
+    gitops.repo.write(
+        "deployments/tasks/on-demand.yaml",
+        SERVICE.format(name="on-demand", wid="x", queue="q", arg=1, on_change="keep").replace(
+            "deploy_on_server_start: true\n", ""
+        ),
+    )
+    head = gitops.repo.commit("first")
+    result = await gitops.sync()
+    assert result.status == "succeeded", result
+    assert result.revision == head
+    assert {gitops.sid("nightly"), gitops.sid("hourly")} <= schedule_ids(gitops.server)
+    running = temporal_json(
+        gitops.server,
+        "workflow",
+        "list",
+        "--query",
+        f"WorkflowId='{gitops.sid('listener')}' AND ExecutionStatus='Running'",
+    )
+    assert len(running) == 1
+    status = gitops.status()
+    assert set(status) == {("schedule", "nightly"), ("schedule", "hourly"), ("task", "listener"), ("worker", "w")}
+    assert {o.status for o in status.values()} == {"Synced"}
+    assert result.writes == 3  # two schedules, one workflow start; the on-demand task is not reconciled
+
+
+async def test_a_changed_file_writes_only_its_object(gitops: GitOps) -> None:
+    for name in ("a", "b", "c"):
+        gitops.schedule(name)
+    gitops.repo.commit()
+    await gitops.sync()
+    tokens = {n: gitops.describe(n)["conflictToken"] for n in ("a", "b", "c")}
+    noop = await gitops.sync()
+    assert noop.status == "succeeded" and noop.writes == 0
+    gitops.schedule("b", every="30m")
+    head = gitops.repo.commit("b every 30m")
+    result = await gitops.sync()
+    assert result.writes == 1
+    assert [o["name"] for o in result.outcomes if o["wrote"]] == ["b"]
+    assert gitops.describe("a")["conflictToken"] == tokens["a"]
+    assert gitops.describe("c")["conflictToken"] == tokens["c"]
+    assert gitops.describe("b")["schedule"]["spec"]["interval"] == [{"interval": "1800s"}]
+    assert gitops.status()[("schedule", "b")].revision == head
+
+
+async def test_deleted_file_prunes_only_its_own_schedule(gitops: GitOps) -> None:
+    gitops.schedule("keep")
+    gitops.schedule("gone")
+    gitops.repo.commit()
+    await gitops.sync()
+    lookalike = gitops.sid("gone") + "-manual"
+    temporal_json(
+        gitops.server,
+        "schedule",
+        "create",
+        "--schedule-id",
+        lookalike,
+        "--interval",
+        "1h",
+        "--workflow-id",
+        lookalike,
+        "--task-queue",
+        ENGINE_QUEUE,
+        "--type",
+        "Task",
+    )
+    gitops.repo.delete("deployments/tasks/gone.yaml")
+    gitops.repo.commit("remove gone")
+    result = await gitops.sync()
+    assert result.status == "succeeded"
+    ids = schedule_ids(gitops.server)
+    assert gitops.sid("gone") not in ids
+    assert gitops.sid("keep") in ids and lookalike in ids
+    assert ("schedule", "gone") not in gitops.status()
+
+
+async def test_emptying_the_tasks_folder_is_refused_without_allow_empty(gitops: GitOps, tmp_path: Path) -> None:
+    gitops.schedule("only")
+    gitops.repo.commit()
+    await gitops.sync()
+    gitops.repo.delete("deployments/tasks")
+    gitops.repo.commit("oops")
+    result = await gitops.sync()
+    assert result.status == "refused" and "allow_empty" in result.message
+    assert gitops.sid("only") in schedule_ids(gitops.server)
+    allowing = gitops_config(gitops.server, tmp_path, gitops.repo, "reconciler: {allow_empty: true}")
+    gitops.reconciler.config = allowing
+    assert (await gitops.sync()).status == "succeeded"
+    assert gitops.sid("only") not in schedule_ids(gitops.server)
+
+
+async def test_a_broken_file_keeps_its_last_good_version(gitops: GitOps) -> None:
+    gitops.schedule("stable")
+    gitops.schedule("fragile")
+    gitops.repo.commit()
+    await gitops.sync()
+    before = gitops.describe("fragile")["schedule"]["spec"]
+    gitops.schedule("stable", every="2h")
+    gitops.repo.write(
+        "deployments/tasks/fragile.yaml",
+        SCHEDULE.format(name="fragile", sid=gitops.sid("fragile"), queue=ENGINE_QUEUE, every="sometimes"),
+    )
+    head = gitops.repo.commit("one good change, one bad")
+    result = await gitops.sync()
+    assert gitops.describe("stable")["schedule"]["spec"]["interval"] == [{"interval": "7200s"}]
+    assert gitops.describe("fragile")["schedule"]["spec"] == before
+    assert result.errors == [
+        {
+            "file": "deployments/tasks/fragile.yaml",
+            "path": "workflow.intervals.0.every",
+            "message": "invalid duration 'sometimes': use seconds, ISO 8601 (PT1H30M) or 1h30m",
+            "revision": head,
+        }
+    ]
+    fragile = gitops.status()[("schedule", "fragile")]
+    assert fragile.status == "Degraded"
+    assert "workflow.intervals.0.every" in fragile.reason and head[:12] in fragile.reason
+    assert gitops.status()[("schedule", "stable")].status == "Synced"
+    broken_yaml = await gitops.sync()  # still broken: still degraded, nothing written
+    assert broken_yaml.writes == 0 and gitops.status()[("schedule", "fragile")].status == "Degraded"
+
+
+async def test_git_revert_restores_the_previous_schedule_exactly(gitops: GitOps) -> None:
+    gitops.schedule("rollback", every="1h")
+    gitops.repo.commit("v1")
+    await gitops.sync()
+    original = gitops.describe("rollback")["schedule"]
+    gitops.schedule("rollback", every="5m")
+    gitops.repo.commit("v2")
+    await gitops.sync()
+    assert gitops.describe("rollback")["schedule"] != original
+    gitops.repo.git("revert", "--no-edit", "HEAD")
+    gitops.repo.push()
+    result = await gitops.sync()
+    assert result.writes == 1
+    assert gitops.describe("rollback")["schedule"] == original
+
+
+async def test_drift_is_healed_and_operator_pauses_survive(gitops: GitOps) -> None:
+    gitops.schedule("healed")
+    gitops.schedule("paused")
+    gitops.repo.commit()
+    await gitops.sync()
+    temporal_json(gitops.server, "schedule", "delete", "--schedule-id", gitops.sid("healed"))
+    temporal_json(
+        gitops.server, "schedule", "toggle", "--schedule-id", gitops.sid("paused"), "--pause", "--reason", "ops"
+    )
+    result = await gitops.sync()
+    assert [(o["name"], o["action"]) for o in result.outcomes if o["wrote"]] == [("healed", "create")]
+    assert gitops.sid("healed") in schedule_ids(gitops.server)
+    for _ in range(2):
+        await gitops.sync()
+        assert gitops.describe("paused")["schedule"]["state"] == {"notes": "ops", "paused": True}
+
+
+async def test_drift_changed_out_of_band_is_restored(gitops: GitOps) -> None:
+    gitops.schedule("tampered", every="1h")
+    gitops.repo.commit()
+    await gitops.sync()
+    await gitops.sync()  # the second sync adopts the server's form of the spec
+    client = await gitops.reconciler.connections.client()
+    handle = client.get_schedule_handle(gitops.sid("tampered"))
+
+    async def tamper(update):  # type: ignore[no-untyped-def]
+        from datetime import timedelta
+
+        from temporalio.client import ScheduleIntervalSpec, ScheduleUpdate
+
+        update.description.schedule.spec.intervals = [ScheduleIntervalSpec(every=timedelta(minutes=1))]
+        return ScheduleUpdate(schedule=update.description.schedule)
+
+    await handle.update(tamper)
+    result = await gitops.sync()
+    assert [(o["name"], o["message"]) for o in result.outcomes if o["wrote"]] == [("tampered", "updated")]
+    assert gitops.describe("tampered")["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
+
+
+async def test_deploy_on_start_tasks_keep_or_restart(gitops: GitOps) -> None:
+    gitops.service("kept", arg="v1", on_change="keep")
+    gitops.service("restarted", arg="v1", on_change="restart")
+    gitops.repo.commit()
+    await gitops.sync()
+    client = await gitops.reconciler.connections.client()
+    first = {n: (await client.get_workflow_handle(gitops.sid(n)).describe()).run_id for n in ("kept", "restarted")}
+    assert (await gitops.sync()).writes == 0, "running at the current version: left alone"
+    gitops.service("kept", arg="v2", on_change="keep")
+    gitops.service("restarted", arg="v2", on_change="restart")
+    gitops.repo.commit("v2")
+    await gitops.sync()
+    assert (await client.get_workflow_handle(gitops.sid("kept")).describe()).run_id == first["kept"]
+    assert gitops.status()[("task", "kept")].status == "OutOfSync"
+    assert (await client.get_workflow_handle(gitops.sid("restarted")).describe()).run_id != first["restarted"]
+    assert gitops.status()[("task", "restarted")].status == "Synced"
+    await client.get_workflow_handle(gitops.sid("kept")).terminate()
+    result = await gitops.sync()
+    assert [(o["name"], o["action"]) for o in result.outcomes if o["wrote"]] == [("kept", "start")]
+    for name in ("kept", "restarted"):
+        await client.get_workflow_handle(gitops.sid(name)).terminate()
+
+
+async def test_concurrent_triggers_one_runs_one_follow_up(gitops: GitOps, tmp_path: Path) -> None:
+    for name in ("p", "q"):
+        gitops.schedule(name)
+    head = gitops.repo.commit()
+    other = Reconciler(
+        gitops.reconciler.config,
+        SqliteStateStore(str(tmp_path / "state.db")),
+        connections=gitops.reconciler.connections,
+    )
+    first, second = await asyncio.gather(gitops.sync(), other.sync("second"))
+    statuses = sorted([first.status, second.status])
+    assert statuses == ["already_running", "succeeded"]
+    triggers = [s.trigger for s in gitops.reconciler.store.syncs()]
+    assert len(triggers) == 2 and triggers[0] == "follow-up", f"exactly one follow-up: {triggers}"
+    assert gitops.status()[("schedule", "p")].revision == head
+    listed = [s for s in schedule_ids(gitops.server) if s.startswith(gitops.prefix)]
+    assert sorted(listed) == sorted([gitops.sid("p"), gitops.sid("q")])
