@@ -1,4 +1,9 @@
-"""The `launchpad` command line."""
+"""The `launchpad` command line.
+
+Commands that need git or the HTTP stack live in the `reconciler` and `functions`
+packages and join this app through the `launchpad.commands` entry points, so the
+core never imports them.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +34,15 @@ ConfigOption = Annotated[
 ]
 
 
-def _config(path: Path | None) -> Config:
+def config_or_exit(path: Path | None) -> Config:
     try:
         return load_config(path)
     except SpecErrors as exc:
-        _print_errors(exc.errors)
+        print_errors(exc.errors)
         raise typer.Exit(1) from None
 
 
-def _print_errors(errors: list[SpecError]) -> None:
+def print_errors(errors: list[SpecError]) -> None:
     for error in errors:
         err_console.print(
             f"[red]{escape(error.file)}[/red]: [bold]{escape(error.path)}[/bold]: {escape(error.message)}",
@@ -52,10 +57,10 @@ def validate(
     config: ConfigOption = None,
 ) -> None:
     """Validate the configuration and every task and worker file; exit 1 on any error."""
-    _validate_or_exit(_config(config), paths)
+    _validate_or_exit(config_or_exit(config), paths)
 
 
-def _registry(cfg: Config) -> Registry:
+def registry_for(cfg: Config) -> Registry:
     """Built-in components plus the user's code; import failures are printed, not fatal."""
     registry = Registry.builtin()
     registry.load_paths([cfg.path(p) for p in cfg.code_paths], [cfg.path(p) for p in cfg.code_skips])
@@ -67,11 +72,11 @@ def _registry(cfg: Config) -> Registry:
 def _validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
     roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]
     catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
-    registry = _registry(cfg)
+    registry = registry_for(cfg)
     catalog.errors += catalog.check_components(registry.names)
     catalog.errors += [SpecError(file, "<module>", f"cannot import: {e}") for file, e in registry.module_errors.items()]
     if catalog.errors:
-        _print_errors(catalog.errors)
+        print_errors(catalog.errors)
         err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
         raise typer.Exit(1)
     console.print(f"[green]ok[/green]: {len(catalog.tasks)} task(s), {len(catalog.workers)} worker(s)")
@@ -98,7 +103,7 @@ def dev(
     from launchpad.devserver import DevServer
     from launchpad.temporal.connections import Connections
 
-    cfg = _config(config)
+    cfg = config_or_exit(config)
     _validate_or_exit(cfg)
     server = DevServer(port=port, ui_port=ui_port, db_file=cfg.path(".launchpad/temporal.db"))
     try:
@@ -128,10 +133,10 @@ def worker(
     config: ConfigOption = None,
 ) -> None:
     """Run the workers of the worker files until SIGINT/SIGTERM, then shut down gracefully."""
-    cfg = _config(config)
+    cfg = config_or_exit(config)
     catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
     if catalog.errors:
-        _print_errors(catalog.errors)
+        print_errors(catalog.errors)
         raise typer.Exit(1)
     chosen = {n: w for n, w in catalog.workers.items() if not names or n in names}
     missing = set(names or []) - set(chosen)
@@ -139,7 +144,7 @@ def worker(
         err_console.print(f"[red]no such worker(s):[/red] {', '.join(sorted(missing)) or 'none defined'}")
         raise typer.Exit(1)
     try:
-        asyncio.run(_run_workers(cfg, _registry(cfg), chosen))
+        asyncio.run(_run_workers(cfg, registry_for(cfg), chosen))
     except LaunchpadError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
@@ -175,3 +180,13 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
     console.print("stopped")
     if failed:
         raise typer.Exit(1)
+
+
+def _load_plugins() -> None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="launchpad.commands"):
+        entry.load()(app)
+
+
+_load_plugins()

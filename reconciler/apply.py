@@ -69,6 +69,9 @@ class Applier:
 
         async def one(item: PlanItem) -> None:
             async with gate:
+                if result.outage:  # the rest would only wait for retries to time out
+                    result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, "skipped: outage"))
+                    return
                 await self._one(item, plan.revision, errors_by_file, result)
 
         await asyncio.gather(*(one(item) for item in plan.items))

@@ -77,7 +77,7 @@ class GitSource:
     @property
     def repo(self) -> git.Repo:
         if self._repo is None:
-            if not (self.path / ".git").exists():
+            if not self.fetched:
                 raise SourceError(f"{self.url} is not fetched yet")
             self._repo = git.Repo(self.path)
         return self._repo
@@ -111,15 +111,23 @@ class GitSource:
         ref = f"refs/remotes/origin/{self.branch}"
         try:
             with self._git_env() as env:
-                if not (self.path / ".git").exists():
+                if not self.fetched:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     git.Repo.clone_from(self.url, self.path, branch=self.branch, no_checkout=True, env=env)
                     self._repo = None
                 else:
                     self.repo.git.fetch("origin", f"+refs/heads/{self.branch}:{ref}", "--prune", env=env)
-            return self.repo.git.rev_parse(ref)
+            return self.head()
         except git.GitCommandError as exc:
             raise SourceError(f"cannot fetch {self.url} ({self.branch}): {_stderr(exc)}") from None
+
+    @property
+    def fetched(self) -> bool:
+        return (self.path / ".git").exists()
+
+    def head(self) -> str:
+        """The branch head as last fetched."""
+        return self.repo.git.rev_parse(f"refs/remotes/origin/{self.branch}")
 
     def changes(self, old: str, new: str, folders: list[str]) -> list[Change]:
         """Paths changed between two revisions under the folders (renames detected)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from launchpad.state.store import StateStore, SyncRecord
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.workers import WorkerSet
 from reconciler.apply import Applier, ApplyResult
-from reconciler.desired import DesiredState, load_desired
+from reconciler.desired import DesiredState, code_hash, load_desired
 from reconciler.live import Live, Target, observe
 from reconciler.plan import Plan, make_plan
 from reconciler.source import GitSource, SourceError
@@ -89,18 +90,19 @@ class Reconciler:
         head = revision or await asyncio.to_thread(self.source.fetch)
         applied = self.store.objects()
         desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env)
-        self._load_code(desired)
+        self.load_code(desired.revision, desired.code_hash)
         live = await self._observe(desired, applied)
         plan = make_plan(desired, applied, live, self.config.reconciler, self.resolve)
         return plan, desired
 
-    def _load_code(self, desired: DesiredState) -> None:
-        """Users' code comes from the repository at the synced revision."""
-        if desired.code_hash == self._code_hash or not self.config.code_paths:
+    def load_code(self, revision: str, code: str | None = None) -> None:
+        """Users' code comes from the repository at the synced (or deployed) revision."""
+        code = code or code_hash(self.source, revision, self.config)
+        if code == self._code_hash or not self.config.code_paths:
             return
-        root = self.source.checkout(desired.revision)
+        root = self.source.checkout(revision)
         self.registry.load_paths([root / p for p in self.config.code_paths], [root / p for p in self.config.code_skips])
-        self._code_hash = desired.code_hash
+        self._code_hash = code
 
     async def _observe(self, desired: DesiredState, applied: list[Any]) -> Live:
         schedules: set[Target] = set()
@@ -184,12 +186,18 @@ class Reconciler:
         log.info("sync %s %s at %s", record.id, record.status, (record.revision or "?")[:12])
         return result
 
-    async def watch(self, interval: float, stop: asyncio.Event, jitter: float = 0.1) -> None:
-        """Sync every `interval` seconds (± jitter) until `stop` is set."""
-        import random
-
+    async def watch(
+        self,
+        interval: float,
+        stop: asyncio.Event,
+        jitter: float = 0.1,
+        on_result: Callable[[SyncResult], None] | None = None,
+    ) -> None:
+        """Sync every `interval` seconds (± jitter, so replicas do not align) until `stop` is set."""
         while not stop.is_set():
-            await self.sync("watch")
+            result = await self.sync("watch")
+            if on_result:
+                on_result(result)
             delay = interval * (1 + random.uniform(-jitter, jitter))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)

@@ -324,3 +324,32 @@ async def test_concurrent_triggers_one_runs_one_follow_up(gitops: GitOps, tmp_pa
     assert gitops.status()[("schedule", "p")].revision == head
     listed = [s for s in schedule_ids(gitops.server) if s.startswith(gitops.prefix)]
     assert sorted(listed) == sorted([gitops.sid("p"), gitops.sid("q")])
+
+
+async def test_a_temporal_outage_fails_the_sync_cleanly_and_the_next_converges(tmp_path: Path) -> None:
+    server = DevServer(db_file=tmp_path / "temporal.db").start()
+    try:
+        repo = GitRepo(tmp_path)
+        names = [f"o{i:02d}" for i in range(40)]
+        for name in names:
+            repo.write(f"deployments/tasks/{name}.yaml", SCHEDULE.format(name=name, sid=name, queue="q", every="1h"))
+        repo.commit()
+        config = gitops_config(server, tmp_path, repo, "reconciler: {concurrency: 2}")
+        reconciler = Reconciler(config, SqliteStateStore(str(tmp_path / "state.db")))
+        syncing = asyncio.create_task(reconciler.sync("test"))
+        while len(await asyncio.to_thread(schedule_ids, server)) < 4:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(server.stop)
+        failed = await syncing
+        assert failed.status == "failed" and "unavailable" in failed.message.lower()
+        recorded = {o.name for o in reconciler.store.objects()}
+        assert 4 <= len(recorded) < len(names), "only what reached Temporal is recorded"
+
+        server.start()
+        converged = await reconciler.sync("test")
+        assert converged.status == "succeeded", converged
+        assert schedule_ids(server) == set(names)
+        assert {o.name for o in reconciler.store.objects()} == set(names)
+        assert (await reconciler.sync("test")).writes == 0
+    finally:
+        server.stop()

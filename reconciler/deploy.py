@@ -1,0 +1,69 @@
+"""Deploy one task now, from the repository at any revision (the API and the CLI use this)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from launchpad.errors import LaunchpadError
+from launchpad.spec.document import TaskDocument
+from launchpad.temporal.runners import DeployResult, runner_for
+from reconciler.source import GitSource
+from reconciler.sync import Reconciler
+
+TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class TaskNotFound(LaunchpadError):
+    code = "task_not_found"
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    path: str
+    blob: str
+    revision: str
+
+
+def check_name(name: str) -> str:
+    """Task names are file stems: no separators, no `..`, so no path traversal."""
+    if not TASK_NAME.match(name) or ".." in name:
+        raise TaskNotFound(f"invalid task name {name!r}")
+    return name
+
+
+def find_task(source: GitSource, revision: str, tasks_dir: str, name: str) -> TaskFile:
+    check_name(name)
+    files = source.files(revision, [tasks_dir])
+    for path, blob in files.items():
+        if path.rsplit("/", 1)[-1] in (f"{name}.yaml", f"{name}.yml"):
+            return TaskFile(path, blob, revision)
+    raise TaskNotFound(f"no task {name!r} at revision {revision[:12]}")
+
+
+async def deploy_task(
+    reconciler: Reconciler,
+    name: str,
+    *,
+    ref: str | None = None,
+    template_args: Mapping[str, Any] | None = None,
+    overwrite: Mapping[str, Any] | None = None,
+    fetch: bool = True,
+) -> DeployResult:
+    """Render the task file at `ref` (default: the branch head) and run it through its runner.
+
+    With `fetch=False` the head is the one last fetched (by the last sync), which saves a
+    round trip to the git remote on every deploy.
+    """
+    source = reconciler.source
+    head = await asyncio.to_thread(source.fetch) if fetch or not source.fetched else source.head()
+    revision = source.resolve(ref) if ref else head
+    found = find_task(source, revision, reconciler.config.tasks_dir, name)
+    document = TaskDocument.parse(source.read_blob(found.blob), found.path, reconciler.env)
+    spec = document.render(template_args, overwrite)
+    reconciler.load_code(revision)
+    runner = runner_for(spec, reconciler.connections, reconciler.registry)
+    return await runner.deploy(spec, found.blob)
