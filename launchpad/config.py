@@ -191,6 +191,12 @@ class ReconcilerConfig(StrictModel):
     lock_ttl: Duration = timedelta(minutes=5)
 
 
+class WebhookConfig(StrictModel):
+    """`POST /webhooks/git`: disabled (404) until a secret is set."""
+
+    secret: SecretStr | None = None
+
+
 class StateConfig(StrictModel):
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
     path: str = ".launchpad/state.db"
@@ -205,12 +211,19 @@ class Config(StrictModel):
     repository: RepositoryConfig = Field(default_factory=RepositoryConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     @property
     def base_dir(self) -> Path:
         """The folder of the configuration file: relative paths start there."""
         return self._base_dir
+
+    @model_validator(mode="after")
+    def _auth_needs_secret(self) -> Config:
+        if self.authenticator is not None and self.secret is None:
+            raise ValueError("authenticator needs a JWT secret at sanic.app.secret (or app.secret)")
+        return self
 
     @property
     def secret(self) -> SecretStr | None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from launchpad.errors import LaunchpadError
-from launchpad.spec.document import TaskDocument
 from launchpad.temporal.runners import DeployResult, runner_for
 from reconciler.source import GitSource
 from reconciler.sync import Reconciler
@@ -44,6 +43,14 @@ def find_task(source: GitSource, revision: str, tasks_dir: str, name: str) -> Ta
     raise TaskNotFound(f"no task {name!r} at revision {revision[:12]}")
 
 
+async def current_revision(reconciler: Reconciler, fetch: bool = False) -> str:
+    """The branch head: fetched now, or as the last sync (or deploy) fetched it."""
+    source = reconciler.source
+    if fetch or not source.fetched:
+        return await asyncio.to_thread(source.fetch)
+    return source.head()
+
+
 async def deploy_task(
     reconciler: Reconciler,
     name: str,
@@ -59,11 +66,11 @@ async def deploy_task(
     round trip to the git remote on every deploy.
     """
     source = reconciler.source
-    head = await asyncio.to_thread(source.fetch) if fetch or not source.fetched else source.head()
-    revision = source.resolve(ref) if ref else head
+    revision = await current_revision(reconciler, fetch)
+    if ref:
+        revision = source.resolve(ref)
     found = find_task(source, revision, reconciler.config.tasks_dir, name)
-    document = TaskDocument.parse(source.read_blob(found.blob), found.path, reconciler.env)
-    spec = document.render(template_args, overwrite)
+    spec = reconciler.document(found.path, found.blob).render(template_args, overwrite)
     reconciler.load_code(revision)
     runner = runner_for(spec, reconciler.connections, reconciler.registry)
     return await runner.deploy(spec, found.blob)

@@ -182,6 +182,33 @@ class GitSource:
         self.repo.git.checkout("--force", "--detach", revision)
         return self.path
 
+    def commit_file(self, path: str, content: str | None, message: str, author: str, email: str) -> str:
+        """Write (or, with None, remove) one file on the branch, commit as `author` and push.
+
+        Git stays the single source of truth: the API changes files only through commits.
+        """
+        with self._git_env() as env:
+            try:
+                self.repo.git.checkout("--force", "--detach", f"refs/remotes/origin/{self.branch}")
+                target = self.path / path
+                if content is None:
+                    self.repo.git.rm("-q", "--", path)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(content)
+                    self.repo.git.add("--", path)
+                self.repo.git.commit(
+                    "-q",
+                    "-m",
+                    message,
+                    f"--author={author} <{email}>",
+                    env={**env, "GIT_COMMITTER_NAME": "launchpad", "GIT_COMMITTER_EMAIL": "launchpad@localhost"},
+                )
+                self.repo.git.push("origin", f"HEAD:refs/heads/{self.branch}", env=env)
+            except git.GitCommandError as exc:
+                raise SourceError(f"cannot commit {path}: {_stderr(exc)}") from None
+        return self.fetch()
+
     def resolve(self, ref: str) -> str:
         try:
             return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")

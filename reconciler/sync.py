@@ -20,6 +20,7 @@ from typing import Any
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
 from launchpad.registry import Registry
+from launchpad.spec.document import TaskDocument
 from launchpad.state.store import StateStore, SyncRecord
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.workers import WorkerSet
@@ -46,6 +47,10 @@ class SyncResult:
     @property
     def writes(self) -> int:
         return sum(1 for o in self.outcomes if o.get("wrote"))
+
+
+def new_sync_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 def source_for(config: Config) -> GitSource:
@@ -80,6 +85,16 @@ class Reconciler:
         self.registry = Registry.builtin()
         self.workers = workers
         self._code_hash: str | None = None
+        self._documents: dict[str, TaskDocument] = {}
+
+    def document(self, path: str, blob: str) -> TaskDocument:
+        """A task file parsed once per content (a pure function of the blob, so caching is safe)."""
+        key = f"{blob}:{path}"
+        if key not in self._documents:
+            if len(self._documents) > 2048:
+                self._documents.clear()
+            self._documents[key] = TaskDocument.parse(self.source.read_blob(blob), path, self.env)
+        return self._documents[key]
 
     def resolve(self, server: str | None, namespace: str | None) -> Target:
         target, ns = self.config.temporalio.resolve(server, namespace)
@@ -121,16 +136,23 @@ class Reconciler:
                 expected[(target, obj.temporal_id or "")] = obj.fingerprint
         return await observe(self.connections, schedules, workflows, expected)
 
-    async def sync(self, trigger: str = "manual") -> SyncResult:
-        """Run one sync, or answer "already running" at once (and queue one follow-up)."""
+    def begin(self) -> str | None:
+        """Take the sync lock; None (and one follow-up queued) when a sync is already running."""
         holder = uuid.uuid4().hex
+        if self.store.acquire_lock(LOCK, holder, self.config.reconciler.lock_ttl.total_seconds()):
+            return holder
+        self.store.request_followup(LOCK)
+        return None
+
+    def release(self, holder: str) -> None:
+        self.store.release_lock(LOCK, holder)
+
+    async def run(self, holder: str, trigger: str, sync_id: str | None = None) -> SyncResult:
+        """Run a sync under the lock taken by `begin`, then the follow-up if one was queued."""
         ttl = self.config.reconciler.lock_ttl.total_seconds()
-        if not self.store.acquire_lock(LOCK, holder, ttl):
-            self.store.request_followup(LOCK)
-            return SyncResult(id="", status="already_running", message="a sync is already running")
         keeper = asyncio.create_task(self._keep_lease(holder, ttl))
         try:
-            result = await self._sync_once(trigger)
+            result = await self._sync_once(trigger, sync_id)
             while self.store.take_followup(LOCK):
                 result = await self._sync_once("follow-up")
             return result
@@ -138,15 +160,22 @@ class Reconciler:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-            self.store.release_lock(LOCK, holder)
+            self.release(holder)
+
+    async def sync(self, trigger: str = "manual") -> SyncResult:
+        """Run one sync, or answer "already running" at once (and queue one follow-up)."""
+        holder = self.begin()
+        if holder is None:
+            return SyncResult(id="", status="already_running", message="a sync is already running")
+        return await self.run(holder, trigger)
 
     async def _keep_lease(self, holder: str, ttl: float) -> None:
         while True:
             await asyncio.sleep(ttl / 3)
             self.store.acquire_lock(LOCK, holder, ttl)
 
-    async def _sync_once(self, trigger: str) -> SyncResult:
-        record = SyncRecord(uuid.uuid4().hex[:12], None, trigger, datetime.now(UTC))
+    async def _sync_once(self, trigger: str, sync_id: str | None = None) -> SyncResult:
+        record = SyncRecord(sync_id or new_sync_id(), None, trigger, datetime.now(UTC))
         self.store.put_sync(record)
         try:
             plan, _ = await self.plan()

@@ -1,0 +1,48 @@
+"""The FastAPI app factory: one app for uvicorn and for Lambda (through Mangum)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from functions import errors
+from functions.routes import auth, misc, servers, sync, tasks, temporal, webhooks
+from functions.services import Services
+from launchpad import __version__
+from launchpad.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    config: Config,
+    services: Services | None = None,
+    dispatch: Callable[[Services, str], str] | None = None,
+) -> FastAPI:
+    """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes)."""
+    app = FastAPI(
+        title="launchpad",
+        version=__version__,
+        description="Declarative, GitOps front end for Temporal: deploy tasks, control schedules, sync from git.",
+        swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": False},
+    )
+    app.state.services = services or Services.from_config(config)
+    app.state.dispatch = dispatch or webhooks.dispatch
+    errors.install(app)
+    for router in (
+        auth.router,
+        tasks.router,
+        temporal.workflows,
+        temporal.schedules,
+        servers.router,
+        sync.router,
+        webhooks.router,
+        misc.health,
+        misc.users,
+    ):
+        app.include_router(router)
+    if app.state.services.users is None:
+        log.warning("no authenticator configured: the API is OPEN to anyone who can reach it")
+    return app

@@ -1,0 +1,198 @@
+"""Request and response models of the API (what /openapi.json documents)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Credentials(Body):
+    username: str
+    password: str
+
+
+class TaskSummary(BaseModel):
+    name: str
+    path: str
+    runner: str | None = None
+    workflow: str | None = None
+    server: str | None = None
+    namespace: str | None = None
+    template: bool = False
+    overwritable: bool = False
+    deploy_on_server_start: bool = False
+
+
+class TaskDetail(TaskSummary):
+    revision: str
+    spec: dict[str, Any] = Field(description="the file after env injection; injected values are redacted")
+
+
+class TaskVersion(BaseModel):
+    revision: str
+    author: str
+    date: datetime
+    message: str
+
+
+class DeployRequest(Body):
+    overwrite: dict[str, Any] | None = None
+    template_args: dict[str, Any] | None = None
+    ref: str | None = Field(default=None, max_length=200)
+
+
+class DeployResponse(BaseModel):
+    task: str
+    runner: str
+    server: str
+    namespace: str
+    action: str
+    workflow_id: str | None = None
+    run_id: str | None = None
+    schedule_id: str | None = None
+    result: Any = None
+    version: str | None = None
+
+
+class TaskWrite(Body):
+    content: str = Field(description="the task file's YAML text", max_length=1_000_000)
+    message: str | None = Field(default=None, max_length=1000)
+
+
+class CommitResponse(BaseModel):
+    task: str
+    revision: str
+    sync_id: str | None = None
+    sync_status: str | None = None
+
+
+class SignalRequest(Body):
+    args: list[Any] = Field(default_factory=list)
+
+
+class Accepted(BaseModel):
+    status: str
+    id: str | None = None
+
+
+class WorkflowInfo(BaseModel):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    task_queue: str
+    start_time: datetime | None = None
+    close_time: datetime | None = None
+    memo: dict[str, Any] = Field(default_factory=dict)
+    query_status: dict[str, Any] | None = Field(default=None, description="the `status` query of built-in workflows")
+
+
+class ScheduleInfo(BaseModel):
+    schedule_id: str
+    workflow_type: str | None = None
+    paused: bool = False
+    note: str | None = None
+    managed_by: str | None = Field(default=None, description="the launchpad task that owns it")
+    next_action_times: list[datetime] = Field(default_factory=list)
+
+
+class NamespaceInfo(BaseModel):
+    name: str
+    retention_seconds: float | None = None
+    default: bool = False
+
+
+class ServerInfo(BaseModel):
+    name: str
+    address: str
+    ui_url: str | None
+    default: bool
+    namespaces: list[NamespaceInfo]
+
+
+class NamespaceRequest(Body):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+    retention: float = Field(default=259200, gt=0, description="seconds")
+
+
+class NamespaceResponse(BaseModel):
+    server: str
+    namespace: str
+    action: str
+    retention_seconds: float
+
+
+class WorkerInfo(BaseModel):
+    name: str
+    task_queue: str
+    server: str
+    namespace: str
+    workflows: list[str]
+    activities: list[str]
+    pollers: int | None = Field(default=None, description="workers polling the task queue now")
+
+
+class ObjectStatus(BaseModel):
+    kind: str
+    name: str
+    status: str
+    reason: str
+    revision: str
+    temporal_id: str | None = None
+
+
+class SyncStatus(BaseModel):
+    objects: list[ObjectStatus]
+    last_sync: SyncSummary | None = None
+
+
+class SyncSummary(BaseModel):
+    id: str
+    status: str
+    trigger: str
+    revision: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcomes: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PlanResponse(BaseModel):
+    revision: str
+    refused: str | None = None
+    items: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+class UserInfo(BaseModel):
+    username: str
+    auth_level: list[str]
+    max_age: int
+
+
+class UserCreate(Body):
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=1000)
+    auth_level: list[Literal["user", "super user"]] = Field(default_factory=lambda: ["user"])
+    max_age: int = Field(default=600, gt=0, le=86400 * 30)
+
+
+class Health(BaseModel):
+    status: str
+    server: str
+    address: str
+
+
+SyncStatus.model_rebuild()

@@ -1,0 +1,139 @@
+"""Tasks, read from the repository: list, show (redacted), versions, deploy, write, delete."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from functions.errors import ApiError
+from functions.models import (
+    CommitResponse,
+    DeployRequest,
+    DeployResponse,
+    TaskDetail,
+    TaskSummary,
+    TaskVersion,
+    TaskWrite,
+)
+from functions.security import ServicesDep, SuperUser, User
+from launchpad.errors import SpecErrors
+from launchpad.render import Path as KeyPath
+from launchpad.spec.document import TaskDocument
+from reconciler.deploy import TaskNotFound, check_name, current_revision, deploy_task, find_task
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+TaskName = Path(max_length=128, description="the task's name (its file name without .yaml)")
+REDACTED = "***"
+
+
+def redact(doc: Any, injected: frozenset[KeyPath], path: KeyPath = ()) -> Any:
+    """Values that came from the environment are secrets until proven otherwise."""
+    if path in injected:
+        return REDACTED
+    if isinstance(doc, dict):
+        return {k: redact(v, injected, (*path, k)) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [redact(v, injected, (*path, i)) for i, v in enumerate(doc)]
+    return doc
+
+
+def summary(doc: TaskDocument) -> dict[str, Any]:
+    workflow = doc.doc.get("workflow") or {}
+    return {
+        "name": doc.name,
+        "path": doc.file,
+        "runner": doc.doc.get("runner"),
+        "workflow": workflow.get("workflow") if isinstance(workflow, dict) else None,
+        "server": doc.doc.get("server"),
+        "namespace": doc.doc.get("namespace"),
+        "template": doc.template,
+        "overwritable": doc.overwritable,
+        "deploy_on_server_start": bool(doc.doc.get("deploy_on_server_start")),
+    }
+
+
+@router.get("", response_model=list[TaskSummary])
+async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
+    """Every valid task file at the branch head (as last fetched)."""
+    rec = svc.reconciler
+    revision = await current_revision(rec)
+    out = []
+    for path, blob in sorted(rec.source.files(revision, [rec.config.tasks_dir]).items()):
+        if path.endswith((".yaml", ".yml")):
+            try:
+                out.append(summary(rec.document(path, blob)))
+            except SpecErrors:
+                continue  # broken files show up in /sync/status
+    return out
+
+
+@router.get("/{name}", response_model=TaskDetail)
+async def get_task(svc: ServicesDep, _: User, name: str = TaskName) -> dict[str, Any]:
+    rec = svc.reconciler
+    revision = await current_revision(rec)
+    found = find_task(rec.source, revision, rec.config.tasks_dir, name)
+    doc = rec.document(found.path, found.blob)
+    return {**summary(doc), "revision": revision, "spec": redact(doc.doc, doc.injected)}
+
+
+@router.get("/{name}/versions", response_model=list[TaskVersion])
+async def task_versions(svc: ServicesDep, _: User, name: str = TaskName) -> list[dict[str, Any]]:
+    """The task file's git history, newest first."""
+    rec = svc.reconciler
+    revision = await current_revision(rec)
+    found = find_task(rec.source, revision, rec.config.tasks_dir, name)
+    return [vars(r) for r in await asyncio.to_thread(rec.source.history, found.path)]
+
+
+@router.post("/deploy/{name}", response_model=DeployResponse)
+async def deploy(svc: ServicesDep, _: User, body: DeployRequest | None = None, name: str = TaskName) -> Any:
+    """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
+    body = body or DeployRequest()
+    result = await deploy_task(
+        svc.reconciler, name, ref=body.ref, template_args=body.template_args, overwrite=body.overwrite, fetch=False
+    )
+    return vars(result)
+
+
+async def _task_path(svc: ServicesDep, name: str) -> str:
+    """Where the task's file is, or would be (a new task goes to the tasks folder)."""
+    rec = svc.reconciler
+    try:
+        return find_task(rec.source, await current_revision(rec, fetch=True), rec.config.tasks_dir, name).path
+    except TaskNotFound:
+        check_name(name)
+        return f"{svc.config.tasks_dir.strip('/').removeprefix('./')}/{name}.yaml"
+
+
+async def _commit_and_sync(
+    svc: ServicesDep, who: str, path: str, name: str, content: str | None, message: str
+) -> CommitResponse:
+    rec = svc.reconciler
+    holder = rec.begin()
+    if holder is None:
+        raise ApiError(409, "sync_running", "a sync is running; retry in a moment")
+    try:
+        revision = await asyncio.to_thread(rec.source.commit_file, path, content, message, who, f"{who}@launchpad")
+    except BaseException:
+        rec.release(holder)
+        raise
+    result = await rec.run(holder, f"api: {who}")
+    return CommitResponse(task=name, revision=revision, sync_id=result.id or None, sync_status=result.status)
+
+
+@router.put("/{name}", response_model=CommitResponse)
+async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: str = TaskName) -> CommitResponse:
+    """Write the task file by a commit (author: you), push, then sync. Git stays the source of truth."""
+    path = await _task_path(svc, name)
+    TaskDocument.parse(body.content, path, svc.reconciler.env)  # refuse what would not validate
+    message = body.message or f"launchpad: update {name}"
+    return await _commit_and_sync(svc, who.sub, path, name, body.content, message)
+
+
+@router.delete("/{name}", response_model=CommitResponse)
+async def delete_task(svc: ServicesDep, who: SuperUser, name: str = TaskName) -> CommitResponse:
+    rec = svc.reconciler
+    found = find_task(rec.source, await current_revision(rec, fetch=True), rec.config.tasks_dir, name)
+    return await _commit_and_sync(svc, who.sub, found.path, name, None, f"launchpad: delete {name}")

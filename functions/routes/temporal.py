@@ -1,0 +1,127 @@
+"""Workflows and schedules in Temporal, by id; `server` and `namespace` default by the config's rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from functions.models import Accepted, ScheduleInfo, SignalRequest, WorkflowInfo
+from functions.security import ServicesDep, SuperUser, User
+from launchpad.registry import Registry
+from launchpad.temporal.runners import MARKER
+
+workflows = APIRouter(prefix="/workflows", tags=["workflows"])
+schedules = APIRouter(prefix="/schedules", tags=["schedules"])
+BUILTIN = Registry.builtin().names("workflow")
+Id = Path(min_length=1, max_length=1000)
+
+
+async def target_client(
+    svc: ServicesDep,
+    server: Annotated[str | None, Query(max_length=200)] = None,
+    namespace: Annotated[str | None, Query(max_length=200)] = None,
+) -> Client:
+    return await svc.connections.client(server, namespace)
+
+
+ClientDep = Annotated[Client, Depends(target_client)]
+
+
+@workflows.get("/{workflow_id}", response_model=WorkflowInfo)
+async def describe_workflow(client: ClientDep, _: User, workflow_id: str = Id) -> dict[str, Any]:
+    """Describe a workflow; built-in ones also answer their `status` query."""
+    handle = client.get_workflow_handle(workflow_id)
+    described = await handle.describe()
+    query_status = None
+    if described.workflow_type in BUILTIN:
+        try:
+            query_status = await handle.query("status")
+        except Exception:  # a closed workflow whose worker is gone cannot answer; describe still does
+            query_status = None
+    return {
+        "workflow_id": described.id,
+        "run_id": described.run_id,
+        "workflow_type": described.workflow_type,
+        "status": (described.status or WorkflowExecutionStatus.RUNNING).name,
+        "task_queue": described.task_queue,
+        "start_time": described.start_time,
+        "close_time": described.close_time,
+        "memo": await described.memo(),
+        "query_status": query_status,
+    }
+
+
+@workflows.post("/{workflow_id}/signals/{signal}", response_model=Accepted, status_code=202)
+async def signal_workflow(
+    client: ClientDep, _: User, body: SignalRequest | None = None, workflow_id: str = Id, signal: str = Id
+) -> Accepted:
+    await client.get_workflow_handle(workflow_id).signal(signal, args=(body or SignalRequest()).args)
+    return Accepted(status="signalled", id=workflow_id)
+
+
+@workflows.post("/{workflow_id}/cancel", response_model=Accepted, status_code=202)
+async def cancel_workflow(client: ClientDep, _: SuperUser, workflow_id: str = Id) -> Accepted:
+    await client.get_workflow_handle(workflow_id).cancel()
+    return Accepted(status="cancel requested", id=workflow_id)
+
+
+@workflows.post("/{workflow_id}/terminate", response_model=Accepted)
+async def terminate_workflow(client: ClientDep, who: SuperUser, workflow_id: str = Id) -> Accepted:
+    await client.get_workflow_handle(workflow_id).terminate(f"terminated through the launchpad API by {who.sub}")
+    return Accepted(status="terminated", id=workflow_id)
+
+
+async def _schedule_info(schedule_id: str, schedule: Any, memo: dict[str, Any], next_times: Any) -> dict[str, Any]:
+    owner = memo.get(MARKER) if isinstance(memo, dict) else None
+    action = getattr(schedule, "action", None)
+    return {
+        "schedule_id": schedule_id,
+        "workflow_type": getattr(action, "workflow", None),
+        "paused": schedule.state.paused,
+        "note": schedule.state.note,
+        "managed_by": owner.get("task") if isinstance(owner, dict) else None,
+        "next_action_times": list(next_times or []),
+    }
+
+
+@schedules.get("", response_model=list[ScheduleInfo])
+async def list_schedules(client: ClientDep, _: User) -> list[dict[str, Any]]:
+    out = []
+    async for listed in await client.list_schedules():
+        if listed.schedule is not None:
+            info = listed.info.next_action_times if listed.info else []
+            out.append(await _schedule_info(listed.id, listed.schedule, await listed.memo(), info))
+    return out
+
+
+@schedules.get("/{schedule_id}", response_model=ScheduleInfo)
+async def get_schedule(client: ClientDep, _: User, schedule_id: str = Id) -> dict[str, Any]:
+    described = await client.get_schedule_handle(schedule_id).describe()
+    return await _schedule_info(
+        schedule_id, described.schedule, dict(await described.memo()), described.info.next_action_times
+    )
+
+
+@schedules.post("/{schedule_id}/{operation}", response_model=Accepted)
+async def operate_schedule(
+    client: ClientDep, who: User, schedule_id: str = Id, operation: str = Path(pattern="^(pause|unpause|trigger)$")
+) -> Accepted:
+    """Pause, unpause or trigger a schedule now (the note records who did it)."""
+    handle = client.get_schedule_handle(schedule_id)
+    if operation == "pause":
+        await handle.pause(note=f"paused through the launchpad API by {who.sub}")
+    elif operation == "unpause":
+        await handle.unpause(note=f"unpaused through the launchpad API by {who.sub}")
+    else:
+        await handle.trigger()
+    return Accepted(
+        status={"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}[operation], id=schedule_id
+    )
+
+
+@schedules.delete("/{schedule_id}", response_model=Accepted)
+async def delete_schedule(client: ClientDep, _: SuperUser, schedule_id: str = Id) -> Accepted:
+    await client.get_schedule_handle(schedule_id).delete()
+    return Accepted(status="deleted", id=schedule_id)

@@ -1,0 +1,38 @@
+"""What the routes use, built once per process (or Lambda container) and created lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from launchpad.auth.users import UserStore
+from launchpad.config import Config
+from launchpad.state import StateStore, open_store
+from launchpad.temporal.connections import Connections
+from reconciler.sync import Reconciler
+
+
+@dataclass
+class Services:
+    config: Config
+    store: StateStore
+    connections: Connections
+    reconciler: Reconciler
+    users: UserStore | None
+    background: set[object] = field(default_factory=set)  # running background syncs, kept referenced
+
+    @classmethod
+    def from_config(cls, config: Config, store: StateStore | None = None) -> Services:
+        store = store or open_store(config)
+        connections = Connections(config.temporalio)
+        users = None
+        if config.authenticator is not None:
+            db = config.authenticator.db
+            users = UserStore(db if db == ":memory:" else str(config.path(db)))
+            users.seed(config.authenticator)
+        reconciler = Reconciler(config, store, connections=connections)
+        return cls(config, store, connections, reconciler, users)
+
+    @property
+    def secret(self) -> str:
+        secret = self.config.secret
+        return secret.get_secret_value() if secret else ""

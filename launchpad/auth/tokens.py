@@ -1,0 +1,50 @@
+"""JWT access tokens: HS256 only, with sub, levels, iat, exp and jti."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from launchpad.errors import LaunchpadError
+
+ALGORITHM = "HS256"
+LEVELS = ("user", "super user")  # ordered: each level includes the ones before it
+
+
+class InvalidToken(LaunchpadError):
+    code = "invalid_token"
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    levels: tuple[str, ...]
+    exp: int
+    jti: str
+
+    def allows(self, required: str) -> bool:
+        """Levels are hierarchical: a `super user` can do all a `user` can."""
+        rank = LEVELS.index(required)
+        return any(level in LEVELS and LEVELS.index(level) >= rank for level in self.levels)
+
+
+def issue_token(secret: str, username: str, levels: list[str], max_age: int) -> tuple[str, int]:
+    now = int(time.time())
+    payload = {"sub": username, "levels": list(levels), "iat": now, "exp": now + max_age, "jti": uuid.uuid4().hex}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), max_age
+
+
+def decode_token(secret: str, token: str) -> Claims:
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "iat", "jti"]})
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("token expired") from None
+    except jwt.PyJWTError:
+        raise InvalidToken("invalid token") from None
+    levels = payload.get("levels")
+    if not isinstance(levels, list) or not all(isinstance(level, str) for level in levels):
+        raise InvalidToken("invalid token")
+    return Claims(str(payload["sub"]), tuple(levels), int(payload["exp"]), str(payload["jti"]))
