@@ -21,9 +21,11 @@ class Services:
     background: set[object] = field(default_factory=set)  # running background syncs, kept referenced
 
     @classmethod
-    def from_config(cls, config: Config, store: StateStore | None = None) -> Services:
+    def from_config(
+        cls, config: Config, store: StateStore | None = None, connections: Connections | None = None
+    ) -> Services:
         store = store or open_store(config)
-        connections = Connections(config.temporalio)
+        connections = connections or Connections(config.temporalio)
         users = None
         if config.authenticator is not None:
             db = config.authenticator.db

@@ -111,9 +111,7 @@ async def api(tmp_path: Path, engine: Engine) -> AsyncIterator[Api]:
     repo.write("deployments/tasks/hello.yaml", task_text("hello", f"{prefix}-hello", args="[world]"))
     repo.commit("hello")
     config = api_config(engine, tmp_path, repo)
-    services = Services.from_config(config, SqliteStateStore(str(tmp_path / "state.db")))
-    services.connections = engine.connections
-    services.reconciler.connections = engine.connections
+    services = Services.from_config(config, SqliteStateStore(str(tmp_path / "state.db")), engine.connections)
     app = create_app(config, services)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://launchpad.test") as http:
