@@ -56,6 +56,8 @@ def error_response(
         body["details"] = details
     if status == 503:
         headers = {**(headers or {}), "Retry-After": "5"}
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

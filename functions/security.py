@@ -28,9 +28,13 @@ def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]) -> C
     if not token:
         raise ApiError(401, "unauthorized", "a bearer token is required")
     try:
-        return decode_token(svc.secret, token)
+        decoded = decode_token(svc.secret, token)
     except InvalidToken as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
+    user = svc.users.get(decoded.sub)  # a deleted or demoted user loses access at once
+    if user is None:
+        raise ApiError(401, "unauthorized", "unknown user")
+    return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 
 def require(level: str):  # type: ignore[no-untyped-def]

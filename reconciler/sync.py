@@ -148,7 +148,17 @@ class Reconciler:
         self.store.release_lock(LOCK, holder)
 
     async def run(self, holder: str, trigger: str, sync_id: str | None = None) -> SyncResult:
-        """Run a sync under the lock taken by `begin`, then the follow-up if one was queued."""
+        """Run a sync under the lock taken by `begin`, then the follow-up if one was queued.
+
+        A trigger can arrive between the last follow-up check and the release: so after
+        releasing, look once more and, if a follow-up is queued and the lock is free, go on.
+        """
+        result = await self._locked(holder, trigger, sync_id)
+        while self.store.take_followup(LOCK) and (holder := self.begin() or "") != "":
+            result = await self._locked(holder, "follow-up")
+        return result
+
+    async def _locked(self, holder: str, trigger: str, sync_id: str | None = None) -> SyncResult:
         ttl = self.config.reconciler.lock_ttl.total_seconds()
         keeper = asyncio.create_task(self._keep_lease(holder, ttl))
         try:

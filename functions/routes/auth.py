@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
@@ -53,7 +55,8 @@ async def token(request: Request, svc: ServicesDep) -> TokenResponse:
     keys = (f"user:{creds.username}", f"client:{client}")
     if any(svc.users.failures(key, WINDOW_SECONDS) >= MAX_FAILURES for key in keys):
         raise ApiError(429, "too_many_attempts", "too many failed logins; try again later")
-    user = svc.users.authenticate(creds.username, creds.password)
+    # argon2 takes a good fraction of a second: off the event loop, or every request waits
+    user = await asyncio.to_thread(svc.users.authenticate, creds.username, creds.password)
     if user is None:
         for key in keys:
             svc.users.record_failure(key)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
@@ -45,12 +47,15 @@ async def list_users(svc: ServicesDep, _: SuperUser) -> list[UserInfo]:
 
 @users.post("", response_model=UserInfo, status_code=201)
 async def create_user(svc: ServicesDep, _: SuperUser, body: UserCreate) -> UserInfo:
-    user = _store(svc).add(body.username, body.password, list(body.auth_level), body.max_age)
+    store = _store(svc)
+    if any(u.username == body.username for u in store.users()):
+        raise ApiError(409, "conflict", f"user {body.username!r} exists; delete it first")
+    user = await asyncio.to_thread(store.add, body.username, body.password, list(body.auth_level), body.max_age)
     return UserInfo(username=user.username, auth_level=list(user.levels), max_age=user.max_age)
 
 
 @users.delete("/{username}", response_model=Accepted)
-async def delete_user(svc: ServicesDep, who: SuperUser, username: str = Path(max_length=100)) -> Accepted:
+async def delete_user(svc: ServicesDep, who: SuperUser, username: Annotated[str, Path(max_length=100)]) -> Accepted:
     if username == who.sub:
         raise ApiError(409, "conflict", "you cannot delete yourself")
     if not _store(svc).delete(username):

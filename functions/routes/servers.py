@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from temporalio.api.enums.v1 import TaskQueueType
@@ -48,7 +48,7 @@ async def list_servers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
 
 @router.post("/servers/{server}/namespaces", response_model=NamespaceResponse, status_code=201)
 async def register_namespace(
-    svc: ServicesDep, _: SuperUser, body: NamespaceRequest, server: str = Path(max_length=200)
+    svc: ServicesDep, _: SuperUser, body: NamespaceRequest, server: Annotated[str, Path(max_length=200)]
 ) -> dict[str, Any]:
     """Register a namespace with its retention (existing: retention updated when it differs)."""
     target = svc.config.temporalio.server(server)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
@@ -24,7 +24,7 @@ from launchpad.spec.document import TaskDocument
 from reconciler.deploy import TaskNotFound, check_name, current_revision, deploy_task, find_task
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-TaskName = Path(max_length=128, description="the task's name (its file name without .yaml)")
+TaskName = Annotated[str, Path(max_length=128, description="the task's name (its file name without .yaml)")]
 REDACTED = "***"
 
 
@@ -70,7 +70,7 @@ async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
 
 
 @router.get("/{name}", response_model=TaskDetail)
-async def get_task(svc: ServicesDep, _: User, name: str = TaskName) -> dict[str, Any]:
+async def get_task(svc: ServicesDep, _: User, name: TaskName) -> dict[str, Any]:
     rec = svc.reconciler
     revision = await current_revision(rec)
     found = find_task(rec.source, revision, rec.config.tasks_dir, name)
@@ -79,7 +79,7 @@ async def get_task(svc: ServicesDep, _: User, name: str = TaskName) -> dict[str,
 
 
 @router.get("/{name}/versions", response_model=list[TaskVersion])
-async def task_versions(svc: ServicesDep, _: User, name: str = TaskName) -> list[dict[str, Any]]:
+async def task_versions(svc: ServicesDep, _: User, name: TaskName) -> list[dict[str, Any]]:
     """The task file's git history, newest first."""
     rec = svc.reconciler
     revision = await current_revision(rec)
@@ -88,7 +88,7 @@ async def task_versions(svc: ServicesDep, _: User, name: str = TaskName) -> list
 
 
 @router.post("/deploy/{name}", response_model=DeployResponse)
-async def deploy(svc: ServicesDep, _: User, body: DeployRequest | None = None, name: str = TaskName) -> Any:
+async def deploy(svc: ServicesDep, _: User, name: TaskName, body: DeployRequest | None = None) -> Any:
     """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
     body = body or DeployRequest()
     result = await deploy_task(
@@ -124,7 +124,7 @@ async def _commit_and_sync(
 
 
 @router.put("/{name}", response_model=CommitResponse)
-async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: str = TaskName) -> CommitResponse:
+async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: TaskName) -> CommitResponse:
     """Write the task file by a commit (author: you), push, then sync. Git stays the source of truth."""
     path = await _task_path(svc, name)
     TaskDocument.parse(body.content, path, svc.reconciler.env)  # refuse what would not validate
@@ -133,7 +133,7 @@ async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: str 
 
 
 @router.delete("/{name}", response_model=CommitResponse)
-async def delete_task(svc: ServicesDep, who: SuperUser, name: str = TaskName) -> CommitResponse:
+async def delete_task(svc: ServicesDep, who: SuperUser, name: TaskName) -> CommitResponse:
     rec = svc.reconciler
     found = find_task(rec.source, await current_revision(rec, fetch=True), rec.config.tasks_dir, name)
     return await _commit_and_sync(svc, who.sub, found.path, name, None, f"launchpad: delete {name}")

@@ -15,7 +15,8 @@ from launchpad.temporal.runners import MARKER
 workflows = APIRouter(prefix="/workflows", tags=["workflows"])
 schedules = APIRouter(prefix="/schedules", tags=["schedules"])
 BUILTIN = Registry.builtin().names("workflow")
-Id = Path(min_length=1, max_length=1000)
+Id = Annotated[str, Path(min_length=1, max_length=1000)]
+Operation = Annotated[str, Path(pattern="^(pause|unpause|trigger)$")]
 
 
 async def target_client(
@@ -30,7 +31,7 @@ ClientDep = Annotated[Client, Depends(target_client)]
 
 
 @workflows.get("/{workflow_id}", response_model=WorkflowInfo)
-async def describe_workflow(client: ClientDep, _: User, workflow_id: str = Id) -> dict[str, Any]:
+async def describe_workflow(client: ClientDep, _: User, workflow_id: Id) -> dict[str, Any]:
     """Describe a workflow; built-in ones also answer their `status` query."""
     handle = client.get_workflow_handle(workflow_id)
     described = await handle.describe()
@@ -55,20 +56,20 @@ async def describe_workflow(client: ClientDep, _: User, workflow_id: str = Id) -
 
 @workflows.post("/{workflow_id}/signals/{signal}", response_model=Accepted, status_code=202)
 async def signal_workflow(
-    client: ClientDep, _: User, body: SignalRequest | None = None, workflow_id: str = Id, signal: str = Id
+    client: ClientDep, _: User, workflow_id: Id, signal: Id, body: SignalRequest | None = None
 ) -> Accepted:
     await client.get_workflow_handle(workflow_id).signal(signal, args=(body or SignalRequest()).args)
     return Accepted(status="signalled", id=workflow_id)
 
 
 @workflows.post("/{workflow_id}/cancel", response_model=Accepted, status_code=202)
-async def cancel_workflow(client: ClientDep, _: SuperUser, workflow_id: str = Id) -> Accepted:
+async def cancel_workflow(client: ClientDep, _: SuperUser, workflow_id: Id) -> Accepted:
     await client.get_workflow_handle(workflow_id).cancel()
     return Accepted(status="cancel requested", id=workflow_id)
 
 
 @workflows.post("/{workflow_id}/terminate", response_model=Accepted)
-async def terminate_workflow(client: ClientDep, who: SuperUser, workflow_id: str = Id) -> Accepted:
+async def terminate_workflow(client: ClientDep, who: SuperUser, workflow_id: Id) -> Accepted:
     await client.get_workflow_handle(workflow_id).terminate(f"terminated through the launchpad API by {who.sub}")
     return Accepted(status="terminated", id=workflow_id)
 
@@ -97,7 +98,7 @@ async def list_schedules(client: ClientDep, _: User) -> list[dict[str, Any]]:
 
 
 @schedules.get("/{schedule_id}", response_model=ScheduleInfo)
-async def get_schedule(client: ClientDep, _: User, schedule_id: str = Id) -> dict[str, Any]:
+async def get_schedule(client: ClientDep, _: User, schedule_id: Id) -> dict[str, Any]:
     described = await client.get_schedule_handle(schedule_id).describe()
     return await _schedule_info(
         schedule_id, described.schedule, dict(await described.memo()), described.info.next_action_times
@@ -105,9 +106,7 @@ async def get_schedule(client: ClientDep, _: User, schedule_id: str = Id) -> dic
 
 
 @schedules.post("/{schedule_id}/{operation}", response_model=Accepted)
-async def operate_schedule(
-    client: ClientDep, who: User, schedule_id: str = Id, operation: str = Path(pattern="^(pause|unpause|trigger)$")
-) -> Accepted:
+async def operate_schedule(client: ClientDep, who: User, schedule_id: Id, operation: Operation) -> Accepted:
     """Pause, unpause or trigger a schedule now (the note records who did it)."""
     handle = client.get_schedule_handle(schedule_id)
     if operation == "pause":
@@ -122,6 +121,6 @@ async def operate_schedule(
 
 
 @schedules.delete("/{schedule_id}", response_model=Accepted)
-async def delete_schedule(client: ClientDep, _: SuperUser, schedule_id: str = Id) -> Accepted:
+async def delete_schedule(client: ClientDep, _: SuperUser, schedule_id: Id) -> Accepted:
     await client.get_schedule_handle(schedule_id).delete()
     return Accepted(status="deleted", id=schedule_id)

@@ -66,5 +66,10 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
     ref = payload.get("ref") if isinstance(payload, dict) else None
     if ref != f"refs/heads/{svc.config.repository.branch}":
         return Accepted(status="ignored: not the configured branch", id=delivery)
-    status = request.app.state.dispatch(svc, f"webhook: {provider}")
+    try:
+        status = request.app.state.dispatch(svc, f"webhook: {provider}")
+    except Exception:
+        if delivery:  # let the forge's "redeliver" through next time
+            svc.store.forget_delivery(f"{provider}:{delivery}")
+        raise
     return Accepted(status=status, id=delivery)

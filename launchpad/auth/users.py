@@ -51,8 +51,19 @@ class UserStore:
         )
 
     def add(self, username: str, password: str, levels: list[str], max_age: int) -> User:
-        self.put(username, hash_password(password), levels, max_age)
+        """A new user; an existing username is an error (never a silent password reset)."""
+        try:
+            self._run(
+                "INSERT INTO users VALUES (?, ?, ?, ?)",
+                (username, hash_password(password), json.dumps(levels), max_age),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"user {username!r} exists") from None
         return User(username, tuple(levels), max_age)
+
+    def get(self, username: str) -> User | None:
+        rows = self._run("SELECT levels, max_age FROM users WHERE username = ?", (username,))
+        return User(username, tuple(json.loads(str(rows[0][0]))), int(str(rows[0][1]))) if rows else None
 
     def delete(self, username: str) -> bool:
         with self._mutex:

@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 
 from launchpad.state.store import AppliedObject, StateStore, SyncRecord
 
+DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
+
+DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
     kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name));
@@ -100,6 +104,11 @@ class SqliteStateStore(StateStore):
             return cursor.rowcount == 1
 
     def remember_delivery(self, delivery_id: str) -> bool:
+        now = time.time()
         with self._mutex:
-            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries VALUES (?, ?)", (delivery_id, time.time()))
+            self._db.execute("DELETE FROM deliveries WHERE seen_at < ?", (now - DELIVERY_TTL,))
+            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries VALUES (?, ?)", (delivery_id, now))
             return cursor.rowcount == 1
+
+    def forget_delivery(self, delivery_id: str) -> None:
+        self._run("DELETE FROM deliveries WHERE id = ?", (delivery_id,))

@@ -90,6 +90,9 @@ class StateStore(ABC):
     def remember_delivery(self, delivery_id: str) -> bool:
         """Record a delivery id; False when it was seen before."""
 
+    @abstractmethod
+    def forget_delivery(self, delivery_id: str) -> None: ...
+
 
 def open_store(config: Config) -> StateStore:
     from launchpad.state.sqlite import SqliteStateStore
