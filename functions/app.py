@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def create_app(
     config: Config,
     services: Services | None = None,
-    dispatch: Callable[[Services, str], str] | None = None,
+    dispatch: Callable[[Services, str], Awaitable[str]] | None = None,
 ) -> FastAPI:
     """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes)."""
     app = FastAPI(

@@ -8,6 +8,7 @@ an SSH key is written to a 0600 temporary file used by `GIT_SSH_COMMAND`.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import stat
@@ -17,10 +18,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-
-import git
+from typing import TYPE_CHECKING
 
 from launchpad.errors import LaunchpadError
+
+if TYPE_CHECKING:
+    import git
+
+
+@functools.cache
+def gitpython() -> git:  # type: ignore[valid-type]
+    """GitPython, imported on first use: its import runs `git version`, which a Lambda
+    cold start (or an API that never touches git) should not pay for."""
+    import git
+
+    return git
 
 
 class SourceError(LaunchpadError):
@@ -79,7 +91,7 @@ class GitSource:
         if self._repo is None:
             if not self.fetched:
                 raise SourceError(f"{self.url} is not fetched yet")
-            self._repo = git.Repo(self.path)
+            self._repo = gitpython().Repo(self.path)
         return self._repo
 
     @contextmanager
@@ -113,12 +125,12 @@ class GitSource:
             with self._git_env() as env:
                 if not self.fetched:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                    git.Repo.clone_from(self.url, self.path, branch=self.branch, no_checkout=True, env=env)
+                    gitpython().Repo.clone_from(self.url, self.path, branch=self.branch, no_checkout=True, env=env)
                     self._repo = None
                 else:
                     self.repo.git.fetch("origin", f"+refs/heads/{self.branch}:{ref}", "--prune", env=env)
             return self.head()
-        except git.GitCommandError as exc:
+        except gitpython().GitCommandError as exc:
             raise SourceError(f"cannot fetch {self.url} ({self.branch}): {_stderr(exc)}") from None
 
     @property
@@ -205,16 +217,16 @@ class GitSource:
                     env={**env, "GIT_COMMITTER_NAME": "launchpad", "GIT_COMMITTER_EMAIL": "launchpad@localhost"},
                 )
                 self.repo.git.push("origin", f"HEAD:refs/heads/{self.branch}", env=env)
-            except git.GitCommandError as exc:
+            except gitpython().GitCommandError as exc:
                 raise SourceError(f"cannot commit {path}: {_stderr(exc)}") from None
         return self.fetch()
 
     def resolve(self, ref: str) -> str:
         try:
             return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")
-        except git.GitCommandError:
+        except gitpython().GitCommandError:
             raise SourceError(f"unknown revision {ref!r}") from None
 
 
-def _stderr(exc: git.GitCommandError) -> str:
+def _stderr(exc: git.GitCommandError) -> str:  # type: ignore[name-defined]
     return str(exc.stderr or exc).strip().replace("\n", " ")[-500:]

@@ -42,7 +42,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> tuple[str, str 
     raise ApiError(401, "invalid_signature", "missing or invalid webhook signature")
 
 
-def dispatch(svc: Services, trigger: str) -> str:
+async def dispatch(svc: Services, trigger: str) -> str:
     """Start the sync in the background (on Lambda: an asynchronous invoke, see functions.handler)."""
     from functions.routes.sync import start_sync
 
@@ -67,7 +67,7 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
     if ref != f"refs/heads/{svc.config.repository.branch}":
         return Accepted(status="ignored: not the configured branch", id=delivery)
     try:
-        status = request.app.state.dispatch(svc, f"webhook: {provider}")
+        status = await request.app.state.dispatch(svc, f"webhook: {provider}")
     except Exception:
         if delivery:  # let the forge's "redeliver" through next time
             svc.store.forget_delivery(f"{provider}:{delivery}")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# verifying an unknown user costs the same as a known one: no user enumeration by timing
-_DUMMY = _hasher.hash("launchpad-timing-equaliser")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verifying an unknown user costs the same as a known one: no user enumeration by timing.
+    Computed on first use, not at import (a Lambda cold start pays for imports)."""
+    return _hasher.hash("launchpad-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -16,7 +23,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

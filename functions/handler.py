@@ -1,0 +1,87 @@
+"""AWS Lambda entry points: `api` (HTTP API through Mangum) and `reconcile` (scheduled or invoked).
+
+The configuration is loaded once per container and the Temporal clients are cached by the
+services object: Mangum runs every invocation on the same event loop, so warm invocations
+reuse them. Nothing here calls `asyncio.run` (it would close that loop). Git, boto3 clients
+and the worker machinery are imported only by the code paths that need them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from typing import Any
+
+from mangum import Mangum
+
+from functions.app import create_app
+from functions.services import Services
+from launchpad.config import Config, load_config
+
+log = logging.getLogger(__name__)
+RECONCILE_FUNCTION_ENV = "LAUNCHPAD_RECONCILE_FUNCTION"
+
+_services: Services | None = None
+_api: Mangum | None = None
+
+
+def services() -> Services:
+    """The container's services, built on first use (once per cold start)."""
+    global _services
+    if _services is None:
+        config: Config = load_config()
+        _services = Services.from_config(config)
+    return _services
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The one event loop Mangum uses too, so clients cached on it stay valid."""
+    try:
+        return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        new = asyncio.new_event_loop()
+        asyncio.set_event_loop(new)
+        return new
+
+
+async def lambda_dispatch(svc: Services, trigger: str) -> str:
+    """On Lambda a background task would freeze with the container: hand the sync to the
+    reconcile function (asynchronous invoke) when one is configured, else run it inline."""
+    function = os.environ.get(RECONCILE_FUNCTION_ENV)
+    if function:
+        import boto3
+
+        payload = json.dumps({"trigger": trigger}).encode()
+        await asyncio.to_thread(
+            boto3.client("lambda").invoke, FunctionName=function, InvocationType="Event", Payload=payload
+        )
+        return "dispatched"
+    result = await svc.reconciler.sync(trigger)
+    return "synced" if result.status == "succeeded" else result.status
+
+
+def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _api
+    if _api is None:
+        svc = services()
+        _api = Mangum(create_app(svc.config, svc, dispatch=lambda_dispatch), lifespan="off")
+    loop()
+    return _api(event, context)  # type: ignore[no-any-return]
+
+
+def reconcile(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """One sync; returns its summary (the scheduled rule's event or an invoke payload)."""
+    trigger = (event or {}).get("trigger") or ("schedule" if (event or {}).get("source") == "aws.events" else "invoke")
+    result = loop().run_until_complete(services().reconciler.sync(str(trigger)))
+    summary = {
+        "id": result.id,
+        "status": result.status,
+        "revision": result.revision,
+        "writes": result.writes,
+        "errors": result.errors,
+        "message": result.message,
+    }
+    log.info("reconcile %s", json.dumps(summary, default=str))
+    return summary

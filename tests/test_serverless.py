@@ -1,0 +1,195 @@
+"""Lambda packaging and emulation: `osls package`, the API under serverless-offline (real API
+Gateway v2 events through Mangum), and the webhook's asynchronous invoke of `reconcile`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from launchpad.devserver import free_port
+from launchpad.state.sqlite import SqliteStateStore
+from tests.apiharness import task_text
+from tests.conftest import Engine
+from tests.gitrepo import GitRepo
+
+ROOT = Path(__file__).resolve().parents[1]
+OSLS = ROOT / "node_modules" / ".bin" / "osls"
+
+
+def osls_env(**extra: str) -> dict[str, str]:
+    """No AWS credentials at all: packaging and the emulator must not need them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {**env, "VIRTUAL_ENV": sys.prefix, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", **extra}
+
+
+def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
+    out = tmp_path / "package"
+    done = subprocess.run(
+        [str(OSLS), "package", "--package", str(out), "--param", "reconcileRate=rate(10 minutes)"],
+        cwd=ROOT,
+        env=osls_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    stack = json.loads((out / "cloudformation-template-update-stack.json").read_text())
+    resources = {name: r["Type"] for name, r in stack["Resources"].items()}
+    assert resources["HttpApi"] == "AWS::ApiGatewayV2::Api"
+    assert resources["HttpApiRouteDefault"] == "AWS::ApiGatewayV2::Route"
+    assert resources["ApiLambdaFunction"] == resources["ReconcileLambdaFunction"] == "AWS::Lambda::Function"
+    assert resources["StateTable"] == resources["UsersTable"] == "AWS::DynamoDB::Table"
+    rule = stack["Resources"]["ReconcileEventsRuleSchedule1"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    assert rule["Properties"]["ScheduleExpression"] == "rate(10 minutes)" and rule["Properties"]["State"] == "ENABLED"
+    api = stack["Resources"]["ApiLambdaFunction"]["Properties"]
+    assert api["Handler"] == "functions/handler.api" and api["Runtime"] == "python3.11"
+    statements = stack["Resources"]["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"dynamodb:PutItem", "ssm:GetParameter", "secretsmanager:GetSecretValue", "lambda:InvokeFunction"} <= actions
+    assert "dynamodb:*" not in actions and "*" not in actions
+    listing = subprocess.run(["unzip", "-Z1", str(out / "launchpad.zip")], capture_output=True, text=True, check=True)
+    files = listing.stdout.split()
+    assert "functions/handler.py" in files and "launchpad/config.py" in files
+    assert not [f for f in files if f.startswith(("tests/", "node_modules/", ".venv/", "bench/"))]
+    disabled = subprocess.run(
+        [str(OSLS), "package", "--package", str(tmp_path / "off"), "--param", "reconcileEnabled=false"],
+        cwd=ROOT,
+        env=osls_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert disabled.returncode == 0, disabled.stderr
+    off = json.loads((tmp_path / "off" / "cloudformation-template-update-stack.json").read_text())
+    assert off["Resources"]["ReconcileEventsRuleSchedule1"]["Properties"]["State"] == "DISABLED"
+
+
+@pytest.fixture
+def offline(tmp_path: Path, engine: Engine) -> Iterator[dict[str, object]]:
+    """serverless-offline serving the API (and the reconcile function's invoke endpoint)."""
+    repo = GitRepo(tmp_path)
+    prefix = f"sls{uuid.uuid4().hex[:6]}"
+    repo.write(
+        "deployments/tasks/hello.yaml", task_text("hello", f"{prefix}-hello", args="[offline]", overwritable=True)
+    )
+    repo.commit("hello")
+    host, port = engine.server.address.split(":")
+    http_port, lambda_port = free_port(), free_port()
+    config = tmp_path / "launchpad_configs.yaml"
+    config.write_text(
+        f"""
+temporalio:
+  servers: [{{name: local, ip: {host}, port: {port}}}]
+repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}
+state: {{path: "{tmp_path}/state.db"}}
+app: {{secret: offline-secret}}
+webhook: {{secret: hook-secret}}
+authenticator:
+  base_users: [{{username: ops, password: ops-password, auth_level: [user, super user]}}]
+"""
+    )
+    env = osls_env(
+        AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{lambda_port}",
+        AWS_ACCESS_KEY_ID="offline",
+        AWS_SECRET_ACCESS_KEY="offline",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    process = subprocess.Popen(
+        [
+            str(OSLS),
+            "offline",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--httpPort",
+            str(http_port),
+            "--lambdaPort",
+            str(lambda_port),
+            "--param",
+            f"configFile={config}",
+            "--param",
+            "reconcileEnabled=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=30).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serverless-offline did not start"
+            time.sleep(0.5)
+        yield {"base": base, "prefix": prefix, "state": tmp_path / "state.db", "repo": repo}
+    finally:
+        process.terminate()  # stopped by its own PID, then whatever it spawned
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+async def test_the_api_under_serverless_offline(offline: dict[str, object], engine: Engine) -> None:
+    base, prefix = str(offline["base"]), str(offline["prefix"])
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        login = await http.post("/auth/token", data={"username": "ops", "password": "ops-password"})
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        assert (await http.get("/tasks", headers={"Authorization": "Bearer nope"})).status_code == 401
+        deployed = await http.post("/tasks/deploy/hello", headers=auth, json={})
+        assert deployed.status_code == 200, deployed.text
+        client = await engine.client()
+        assert await client.get_workflow_handle(f"{prefix}-hello").result() == {"one": "offline"}
+        status = await http.get("/sync/status", headers=auth)
+        assert status.status_code == 200 and status.json()["objects"] == []
+
+        # the webhook hands the sync to the reconcile function: an asynchronous invoke that the
+        # emulator's Lambda endpoint receives and runs
+        body = json.dumps({"ref": "refs/heads/main"}).encode()
+        signature = "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+        started = time.monotonic()
+        hook = await http.post(
+            "/webhooks/git",
+            content=body,
+            headers={
+                "X-Hub-Signature-256": signature,
+                "X-GitHub-Delivery": uuid.uuid4().hex,
+                "content-type": "application/json",
+            },
+        )
+        assert hook.status_code == 202 and hook.json()["status"] == "dispatched", hook.text
+        assert time.monotonic() - started < 10
+    store = SqliteStateStore(str(offline["state"]))
+    deadline = time.monotonic() + 60
+    while not [s for s in store.syncs() if s.trigger == "webhook: github" and s.finished_at]:
+        assert time.monotonic() < deadline, "the reconcile function never ran"
+        await asyncio.sleep(0.5)
+    assert store.syncs()[0].status == "succeeded"
