@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -57,7 +56,7 @@ def validate(
     config: ConfigOption = None,
 ) -> None:
     """Validate the configuration and every task and worker file; exit 1 on any error."""
-    _validate_or_exit(config_or_exit(config), paths)
+    validate_or_exit(config_or_exit(config), paths)
 
 
 def registry_for(cfg: Config) -> Registry:
@@ -69,7 +68,7 @@ def registry_for(cfg: Config) -> Registry:
     return registry
 
 
-def _validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
+def validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
     roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]
     catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
     registry = registry_for(cfg)
@@ -91,40 +90,6 @@ def schema(
 
     for path in write_schemas(out):
         console.print(f"wrote {path}")
-
-
-@app.command()
-def dev(
-    config: ConfigOption = None,
-    port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="Temporal UI port")] = 8233,
-) -> None:
-    """Start the local Temporal dev server (data in .launchpad/) and validate the deployments."""
-    from launchpad.devserver import DevServer
-    from launchpad.temporal.connections import Connections
-
-    cfg = config_or_exit(config)
-    _validate_or_exit(cfg)
-    server = DevServer(port=port, ui_port=ui_port, db_file=cfg.path(".launchpad/temporal.db"))
-    try:
-        server.start()
-    except LaunchpadError as exc:
-        err_console.print(f"[red]cannot start Temporal:[/red] {exc}")
-        raise typer.Exit(1) from None
-    console.print(f"Temporal dev server: [bold]{server.address}[/bold]  UI: [link]{server.ui_url}[/link]")
-    try:
-        outcomes = asyncio.run(Connections(cfg.temporalio).register_namespaces())
-        for outcome in outcomes:
-            console.print(f"namespace {outcome.namespace}: {outcome.action}")
-        console.print("running; Ctrl-C to stop")
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-        console.print("stopped")
 
 
 @app.command()
@@ -179,6 +144,26 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
         os._exit(1)
     console.print("stopped")
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def setup(
+    name: Annotated[str, typer.Option("--name", help="project name: the code folder NAME/temporal (a Python name)")],
+    path: Annotated[Path, typer.Option("--path", help="folder to set up (created when missing)")] = Path("."),
+) -> None:
+    """Scaffold a project: deployments/, NAME/temporal/, launchpad_configs.yaml, .gitignore and git."""
+    from launchpad.scaffold import ScaffoldError, scaffold
+
+    try:
+        result = scaffold(name, path)
+    except ScaffoldError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for line in result.summary():
+        console.print(escape(line), highlight=False, soft_wrap=True)
+    if result.error:
+        err_console.print(f"[red]{escape(result.error)}[/red]", soft_wrap=True)
         raise typer.Exit(1)
 
 
