@@ -84,12 +84,17 @@ def validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
 @app.command()
 def schema(
     out: Annotated[Path, typer.Option(help="folder to write the schemas to")] = Path("schemas"),
+    reference: Annotated[Path | None, typer.Option(help="also write the Markdown reference to this file")] = None,
 ) -> None:
-    """Write JSON Schemas of the task, worker and config formats."""
+    """Write JSON Schemas of the task, worker and config formats (and, optionally, the reference)."""
+    from launchpad.reference import reference as render_reference
     from launchpad.schema import write_schemas
 
     for path in write_schemas(out):
         console.print(f"wrote {path}")
+    if reference is not None:
+        reference.write_text(render_reference())
+        console.print(f"wrote {reference}")
 
 
 @app.command()

@@ -74,3 +74,9 @@ def test_validate_reports_unknown_components(tmp_path: Path) -> None:
     done = launchpad("validate", cwd=tmp_path)
     assert done.returncode == 1
     assert "deployments/workers/main-worker.yaml: worker.activities.2: unknown activity 'subtract'" in done.stderr
+
+
+def test_the_reference_is_generated_from_the_schemas() -> None:
+    from launchpad.reference import reference
+
+    assert (ROOT / "docs/reference.md").read_text() == reference(), "run: launchpad schema --reference docs/reference.md"
