@@ -15,7 +15,7 @@ from launchpad.errors import LaunchpadError, SpecErrors, TemporalUnavailable, Un
 from launchpad.registry import ComponentError
 from launchpad.temporal.runners import AlreadyRunning, NotManaged
 from reconciler.deploy import TaskNotFound
-from reconciler.source import SourceError
+from reconciler.source import SourceError, UnknownRevision
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ STATUS: dict[type[LaunchpadError], int] = {
     AlreadyRunning: 409,
     NotManaged: 409,
     TemporalUnavailable: 503,
+    UnknownRevision: 422,  # before SourceError: the first match wins
     SourceError: 502,
 }
 RPC_STATUS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from launchpad.auth.users import UserStore
+from launchpad.auth.users import UserStore, open_user_store
 from launchpad.config import Config
 from launchpad.state import StateStore, open_store
 from launchpad.temporal.connections import Connections
@@ -24,13 +24,10 @@ class Services:
     def from_config(
         cls, config: Config, store: StateStore | None = None, connections: Connections | None = None
     ) -> Services:
+        config.resolve_secrets()  # `ssm:` / `secretsmanager:` references, fetched once per process
         store = store or open_store(config)
         connections = connections or Connections(config.temporalio)
-        users = None
-        if config.authenticator is not None:
-            db = config.authenticator.db
-            users = UserStore(db if db == ":memory:" else str(config.path(db)))
-            users.seed(config.authenticator)
+        users = open_user_store(config)
         reconciler = Reconciler(config, store, connections=connections)
         return cls(config, store, connections, reconciler, users)
 

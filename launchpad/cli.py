@@ -124,7 +124,7 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
     from launchpad.temporal.connections import Connections
     from launchpad.temporal.workers import WorkerSet
 
-    connections = Connections(cfg.temporalio)
+    connections = Connections(cfg.resolve_secrets().temporalio)
     await connections.register_namespaces()
     workerset = WorkerSet(connections, registry)
     stop = asyncio.Event()

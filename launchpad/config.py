@@ -8,7 +8,7 @@ local dev server.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -156,7 +156,11 @@ class UserConfig(StrictModel):
 
 
 class AuthenticatorConfig(StrictModel):
+    """Users: SQLite (`db`, a file or `:memory:`) or DynamoDB (`table`)."""
+
+    backend: Literal["sqlite", "dynamodb"] = "sqlite"
     db: str = ":memory:"
+    table: str = "launchpad-users"
     base_users: list[UserConfig] = Field(default_factory=list)
 
 
@@ -198,8 +202,11 @@ class WebhookConfig(StrictModel):
 
 
 class StateConfig(StrictModel):
+    """SQLite (`path`, the default) or DynamoDB (`table`: one table, see launchpad.state.dynamodb)."""
+
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
     path: str = ".launchpad/state.db"
+    table: str = "launchpad-state"
 
 
 class Config(StrictModel):
@@ -213,6 +220,7 @@ class Config(StrictModel):
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _secrets_resolved: bool = PrivateAttr(default=False)
 
     @property
     def base_dir(self) -> Path:
@@ -231,6 +239,26 @@ class Config(StrictModel):
         if self.sanic and self.sanic.app.secret:
             return self.sanic.app.secret
         return self.app.secret if self.app else None
+
+    def resolve_secrets(self, resolve: Callable[[str], str] | None = None) -> Config:
+        """Replace secret references (`ssm:…`, `secretsmanager:…`, see launchpad.secrets) by their
+        values, in place and once: the JWT secret, `webhook.secret` and every server's `api_key`.
+        Plain values pass through; without references nothing is imported or fetched."""
+        if self._secrets_resolved:
+            return self
+        if resolve is None:
+            from launchpad.secrets import resolve as resolve_reference
+
+            resolve = resolve_reference
+        holders: list[tuple[object, str]] = [(self.webhook, "secret")]
+        holders += [(holder, "secret") for holder in (self.sanic.app if self.sanic else None, self.app) if holder]
+        holders += [(server, "api_key") for server in self.temporalio.servers]
+        for holder, name in holders:
+            value = getattr(holder, name)
+            if value is not None:
+                setattr(holder, name, SecretStr(resolve(value.get_secret_value())))
+        self._secrets_resolved = True
+        return self
 
     @property
     def tasks_dir(self) -> str:

@@ -27,7 +27,7 @@ STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red"}
 
 
 def reconciler_for(cfg: Config) -> Reconciler:
-    return Reconciler(cfg, open_store(cfg))
+    return Reconciler(cfg.resolve_secrets(), open_store(cfg))
 
 
 def run(coro: Any) -> Any:

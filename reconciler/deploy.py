@@ -68,7 +68,7 @@ async def deploy_task(
     source = reconciler.source
     revision = await current_revision(reconciler, fetch)
     if ref:
-        revision = source.resolve(ref)
+        revision = await asyncio.to_thread(source.resolve, ref)
     found = find_task(source, revision, reconciler.config.tasks_dir, name)
     spec = reconciler.document(found.path, found.blob).render(template_args, overwrite)
     reconciler.load_code(revision)

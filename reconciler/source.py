@@ -39,6 +39,12 @@ class SourceError(LaunchpadError):
     code = "source_error"
 
 
+class UnknownRevision(SourceError):
+    """A revision the repository does not have: the caller's mistake, not the server's."""
+
+    code = "unknown_revision"
+
+
 @dataclass(frozen=True)
 class Change:
     status: str  # added | modified | deleted | renamed
@@ -85,6 +91,7 @@ class GitSource:
         self.env = os.environ if env is None else env
         self.path = cache_dir / hashlib.sha1(f"{url}#{branch}".encode()).hexdigest()[:12]
         self._repo: git.Repo | None = None
+        self._listings: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
 
     @property
     def repo(self) -> git.Repo:
@@ -138,8 +145,8 @@ class GitSource:
         return (self.path / ".git").exists()
 
     def head(self) -> str:
-        """The branch head as last fetched."""
-        return self.repo.git.rev_parse(f"refs/remotes/origin/{self.branch}")
+        """The branch head as last fetched (read from the ref, no subprocess: the API asks often)."""
+        return str(gitpython().Reference(self.repo, f"refs/remotes/origin/{self.branch}").commit.hexsha)
 
     def changes(self, old: str, new: str, folders: list[str]) -> list[Change]:
         """Paths changed between two revisions under the folders (renames detected)."""
@@ -154,13 +161,19 @@ class GitSource:
         return changes
 
     def files(self, revision: str, folders: list[str]) -> dict[str, str]:
-        """Every file under the folders at a revision: path → blob sha."""
-        tree = self.repo.commit(revision).tree
-        return {
-            str(item.path): item.hexsha
-            for item in tree.traverse()
-            if item.type == "blob" and under(str(item.path), folders)  # type: ignore[union-attr]
-        }
+        """Every file under the folders at a revision: path → blob sha. A commit never changes,
+        so listings are kept per (commit, folders)."""
+        key = (revision, tuple(folders))
+        if key not in self._listings:
+            if len(self._listings) > 64:
+                self._listings.clear()
+            tree = self.repo.commit(revision).tree
+            self._listings[key] = {
+                str(item.path): item.hexsha
+                for item in tree.traverse()
+                if item.type == "blob" and under(str(item.path), folders)  # type: ignore[union-attr]
+            }
+        return dict(self._listings[key])
 
     def read(self, path: str, revision: str) -> str | None:
         try:
@@ -225,7 +238,7 @@ class GitSource:
         try:
             return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")
         except gitpython().GitCommandError:
-            raise SourceError(f"unknown revision {ref!r}") from None
+            raise UnknownRevision(f"unknown revision {ref!r}") from None
 
 
 def _stderr(exc: git.GitCommandError) -> str:  # type: ignore[name-defined]

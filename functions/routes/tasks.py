@@ -84,7 +84,8 @@ async def task_versions(svc: ServicesDep, _: User, name: TaskName) -> list[dict[
     rec = svc.reconciler
     revision = await current_revision(rec)
     found = find_task(rec.source, revision, rec.config.tasks_dir, name)
-    return [vars(r) for r in await asyncio.to_thread(rec.source.history, found.path)]
+    history = await asyncio.to_thread(rec.source.history, found.path)
+    return [{"revision": r.sha, "author": r.author, "date": r.date, "message": r.message} for r in history]
 
 
 @router.post("/deploy/{name}", response_model=DeployResponse)

@@ -13,7 +13,6 @@ from launchpad.state.store import AppliedObject, StateStore, SyncRecord
 
 DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
 
-DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (

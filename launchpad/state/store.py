@@ -95,6 +95,11 @@ class StateStore(ABC):
 
 
 def open_store(config: Config) -> StateStore:
+    """The configured backend: SQLite (a file, or `:memory:`) or DynamoDB (`state.table`; boto3 loads only then)."""
+    if config.state.backend == "dynamodb":
+        from launchpad.state.dynamodb import DynamoStateStore
+
+        return DynamoStateStore(config.state.table)
     from launchpad.state.sqlite import SqliteStateStore
 
     path = config.state.path

@@ -1,0 +1,254 @@
+"""DynamoDB state store: the serverless backend (one table, `pk`/`sk` string keys, on-demand capacity).
+
+Items, by key:
+
+    pk="objects"            sk="<kind>#<name>"             data (JSON of an AppliedObject)
+    pk="syncs"              sk="<started_at>#<id>"         data (JSON of a SyncRecord; dataz: zlib, when large)
+    pk="lock#<name>"        sk="lock"                      holder, expires_at (epoch s), followup (bool)
+    pk="delivery#<id>"      sk="delivery"                  ttl (epoch s; the table's TTL attribute)
+
+The lock is a lease: a conditional write that succeeds when nobody holds it, the holder's lease
+expired, or the caller already holds it. Deliveries are conditional puts; DynamoDB's TTL deletes
+them eventually, and the condition treats an expired one as absent meanwhile (TTL is lazy).
+
+The endpoint and region come from the environment as boto3 reads them (`AWS_ENDPOINT_URL`,
+`AWS_REGION` / `AWS_DEFAULT_REGION`). boto3 is imported here only: `launchpad.state` does not
+import this module, so a process on SQLite never pays for boto3.
+
+For `serverless.yml`, each table is (see `table_definition`):
+
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: launchpad-state            # state.table (launchpad-users: authenticator.table)
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}, {AttributeName: sk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]
+      TimeToLiveSpecification: {AttributeName: ttl, Enabled: true}
+
+and the functions need dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query, BatchWriteItem on them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.table import BatchWriter
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from launchpad.state.sqlite import DELIVERY_TTL, _dates, _dump
+from launchpad.state.store import AppliedObject, StateStore, SyncRecord
+
+DEFAULT_STATE_TABLE = "launchpad-state"
+DEFAULT_USERS_TABLE = "launchpad-users"
+TTL_ATTRIBUTE = "ttl"  # serverless.yml: TimeToLiveSpecification.AttributeName
+INLINE_LIMIT = 64_000  # bytes of JSON kept as a string; larger sync records are stored compressed
+PACKED_LIMIT = 300_000  # DynamoDB items are at most 400 KB
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_client_lock = threading.Lock()
+
+
+def client() -> Any:
+    """A low-level DynamoDB client (thread-safe, unlike boto3 resources); endpoint and region from the env."""
+    with _client_lock:  # boto3's default session is not thread-safe while it creates clients
+        return boto3.client("dynamodb")
+
+
+def encode(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(Decimal(str(v)) if isinstance(v, float) else v) for k, v in item.items()}
+
+
+def decode(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def stamp(epoch: float) -> str:
+    """A sort key from a time: fixed width, so string order is time order."""
+    return f"{epoch:020.6f}"
+
+
+def query(db: Any, table: str, pk: str, limit: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
+    """The items of one partition (strongly consistent), page after page, up to `limit`."""
+    args: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ConsistentRead": True,
+        "ScanIndexForward": not newest_first,
+    }
+    items: list[dict[str, Any]] = []
+    while limit is None or len(items) < limit:
+        if limit is not None:
+            args["Limit"] = limit - len(items)
+        page = db.query(**args)
+        items.extend(decode(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items
+
+
+def batch_writer(db: Any, table: str) -> BatchWriter:
+    """boto3's batch writer on a low-level client: items go in `encode`d; unprocessed items are retried."""
+    return BatchWriter(table, db, overwrite_by_pkeys=["pk", "sk"])
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    }
+
+
+def create_tables(*names: str) -> None:
+    """Create the tables (default: launchpad-state and launchpad-users) if missing, and wait for them.
+
+    Production creates them with infrastructure as code (see the module docstring); this is for
+    tests, local stacks and first-time set-up.
+    """
+    db = client()
+    for name in names or (DEFAULT_STATE_TABLE, DEFAULT_USERS_TABLE):
+        try:
+            db.create_table(**table_definition(name))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+        db.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        ttl = db.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            spec = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+            db.update_time_to_live(TableName=name, TimeToLiveSpecification=spec)
+
+
+def _pack(record: SyncRecord) -> dict[str, Any]:
+    """A sync's JSON as an attribute: compressed when large, its outcomes cut if still over the item limit."""
+    text = _dump(record)
+    if len(text) <= INLINE_LIMIT:
+        return {"data": text}
+    packed = zlib.compress(text.encode(), 6)
+    keep = len(record.outcomes)
+    while len(packed) > PACKED_LIMIT and keep > 0:
+        keep //= 2
+        note = f"{len(record.outcomes) - keep} of {len(record.outcomes)} outcomes not recorded (DynamoDB item size)"
+        cut = replace(record, outcomes=record.outcomes[:keep], errors=[*record.errors[:100], {"message": note}])
+        packed = zlib.compress(_dump(cut).encode(), 6)
+    return {"dataz": packed}
+
+
+def _unpack(item: dict[str, Any]) -> str:
+    if "data" in item:
+        return str(item["data"])
+    return zlib.decompress(bytes(item["dataz"].value)).decode()
+
+
+class DynamoStateStore(StateStore):
+    def __init__(self, table: str = DEFAULT_STATE_TABLE, db: Any = None) -> None:
+        self.table = table
+        self._db = db or client()
+
+    # objects
+    def objects(self) -> list[AppliedObject]:
+        known = {f.name for f in fields(AppliedObject)}
+        out = []
+        for item in query(self._db, self.table, "objects"):
+            raw = {k: v for k, v in json.loads(item["data"]).items() if k in known}
+            out.append(AppliedObject(**_dates(raw, "updated_at")))  # type: ignore[arg-type]
+        return sorted(out, key=lambda o: (o.kind, o.name))
+
+    def put_objects(self, objs: list[AppliedObject]) -> None:
+        now = datetime.now(UTC)
+        with batch_writer(self._db, self.table) as batch:
+            for obj in objs:
+                obj.updated_at = now
+                batch.put_item(Item=encode({"pk": "objects", "sk": f"{obj.kind}#{obj.name}", "data": _dump(obj)}))
+
+    def delete_object(self, kind: str, name: str) -> None:
+        self._db.delete_item(TableName=self.table, Key=encode({"pk": "objects", "sk": f"{kind}#{name}"}))
+
+    # syncs: the sort key starts with the start time, so a reverse query is newest first
+    def put_sync(self, record: SyncRecord) -> None:
+        sk = f"{stamp(record.started_at.timestamp())}#{record.id}"
+        self._db.put_item(TableName=self.table, Item=encode({"pk": "syncs", "sk": sk, **_pack(record)}))
+
+    def syncs(self, limit: int = 20) -> list[SyncRecord]:
+        items = query(self._db, self.table, "syncs", limit=limit, newest_first=True)
+        return [SyncRecord(**_dates(json.loads(_unpack(i)), "started_at", "finished_at")) for i in items]  # type: ignore[arg-type]
+
+    # the sync lock
+    def _update(self, key: str, expression: str, condition: str | None, values: dict[str, Any]) -> bool:
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": encode({"pk": key, "sk": "lock"}),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": encode(values),
+        }
+        if condition:
+            args["ConditionExpression"] = condition
+        try:
+            self._db.update_item(**args)
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        now = time.time()
+        return self._update(
+            f"lock#{name}",
+            "SET holder = :me, expires_at = :exp",
+            "attribute_not_exists(holder) OR expires_at < :now OR holder = :me",
+            {":me": holder, ":exp": now + ttl_seconds, ":now": now},
+        )
+
+    def release_lock(self, name: str, holder: str) -> None:
+        self._update(
+            f"lock#{name}", "REMOVE holder SET expires_at = :zero", "holder = :me", {":me": holder, ":zero": 0}
+        )
+
+    def request_followup(self, name: str) -> None:
+        self._update(f"lock#{name}", "SET followup = :yes", None, {":yes": True})
+
+    def take_followup(self, name: str) -> bool:
+        return self._update(f"lock#{name}", "SET followup = :no", "followup = :yes", {":yes": True, ":no": False})
+
+    # webhook deliveries
+    def remember_delivery(self, delivery_id: str) -> bool:
+        now = time.time()
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=encode(
+                    {"pk": f"delivery#{delivery_id}", "sk": "delivery", TTL_ATTRIBUTE: int(now + DELIVERY_TTL)}
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
+                ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+                ExpressionAttributeValues=encode({":now": int(now)}),
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def forget_delivery(self, delivery_id: str) -> None:
+        self._db.delete_item(TableName=self.table, Key=encode({"pk": f"delivery#{delivery_id}", "sk": "delivery"}))

@@ -1,0 +1,234 @@
+"""Property-based API test: schemathesis drives every operation of `/openapi.json` with generated requests.
+
+The assertions: no response is a server error (schemathesis' `not_a_server_error` check: any 5xx),
+and every error response (4xx/5xx) is JSON with an `error` key, the shape functions/errors.py promises.
+
+How it runs. The app is the `api` fixture's: a real config, a real git repository, the session's
+dev server and workers. Those live on the session event loop, but schemathesis calls an ASGI app
+synchronously (on an event loop of its own, in another thread) and hypothesis' `@given` is
+synchronous too. So the whole schemathesis run goes to a worker thread (`asyncio.to_thread`), and
+the app schemathesis is given is a bridge: it reads the request on schemathesis' loop, runs the
+real app on the session loop (where the Temporal clients and the reconciler's locks belong) and
+replays the response. An exception the app raises after answering 500 is kept and shown with the
+failure.
+
+Every request carries a valid super-user token. Each operation gets positive and negative
+(schema-violating) generated data, and, where its path names a task, a workflow, a schedule or a
+user, a positive pass with that path parameter pinned to one that exists, so the code behind a
+successful lookup is fuzzed too (random names mostly stop at 404). The number of examples is
+bounded; the failures of all operations are collected and reported together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import threading
+import traceback
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
+
+from tests.apiharness import Api, api  # noqa: F401  (the fixture)
+from tests.conftest import ENGINE_QUEUE
+
+pytestmark = pytest.mark.temporal
+
+MAX_EXAMPLES = 12  # per operation and pass
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+SCHEDULE = """
+name: {name}
+runner: ScheduledWorkflowRunner
+workflow:
+  task_queue: {queue}
+  workflow_id: {sid}-wf
+  workflow: Task
+  scheduler_id: {sid}
+  intervals: [{{every: 24h}}]
+  workflow_kwargs: {{activity: zero}}
+"""
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+AsgiApp = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+
+
+class Bridge:
+    """An ASGI app for schemathesis' own loop that runs `app` on `loop` (the session loop)."""
+
+    def __init__(self, app: AsgiApp, loop: asyncio.AbstractEventLoop) -> None:
+        self.app = app
+        self.loop = loop
+        self.crashes: list[str] = []  # exceptions raised out of the app, with their request
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            # Refusing the lifespan scope before receiving anything means "no lifespan support".
+            raise RuntimeError(f"{scope['type']!r} is not bridged")
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        sent: list[Message] = []
+        future: Future[None] = asyncio.run_coroutine_threadsafe(self._run(scope, bytes(body), sent), self.loop)
+        try:
+            await asyncio.wrap_future(future)
+        except Exception:
+            if not sent:
+                raise
+            with self.lock:  # the app answered (500) and re-raised, as Starlette does: keep the cause
+                self.crashes.append(f"{scope['method']} {scope['path']!r} raised:\n{traceback.format_exc(limit=-2)}")
+        for message in sent:
+            await send(message)
+
+    async def _run(self, scope: dict[str, Any], body: bytes, sent: list[Message]) -> None:
+        delivered = False
+        done = asyncio.Event()
+
+        async def receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            done.set()
+
+
+def error_shape(response: Any) -> str | None:
+    """Why an error response is not `{"error": ..., ...}` JSON; None when it is (or is no error)."""
+    if response.status_code < 400:
+        return None
+    try:
+        payload = json.loads(response.content)
+    except ValueError:
+        return f"{response.status_code} with a non-JSON body: {response.content[:200]!r}"
+    if not isinstance(payload, dict) or "error" not in payload:
+        return f"{response.status_code} without an `error` key: {payload!r:.200}"
+    return None
+
+
+def fuzz(schema: Any, bridge: Bridge, token: str, known: dict[str, str]) -> list[str]:
+    """Every operation, every pass; the failures, one text each (hypothesis' minimal example)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    failures: list[str] = []
+
+    def run(operation: Any, label: str, mode: GenerationMode, pinned: dict[str, str] | None) -> None:
+        try:
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=pinned)
+        except Exception as exc:  # e.g. nothing schema-violating to generate for this operation
+            if mode is not GenerationMode.NEGATIVE:
+                failures.append(f"{label}: no strategy: {exc!r}")
+            return
+
+        @given(case=strategy)
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,  # no example database: every run starts fresh
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+        )
+        def check(case: Any) -> None:
+            crashes_before = len(bridge.crashes)
+            response = case.call(headers=headers)
+            try:
+                case.validate_response(response, checks=[not_a_server_error], headers=headers)
+            except FailureGroup as exc:
+                raise AssertionError("\n".join([str(exc), *bridge.crashes[crashes_before:]])) from None
+            problem = error_shape(response)
+            assert problem is None, f"{case.method} {case.formatted_path}: {problem}"
+
+        try:
+            check()
+        except Unsatisfiable:
+            return
+        except (Exception, FailureGroup) as exc:
+            failures.append(f"{label}:\n{exc}")
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Deletions last, so the pinned passes of the other operations still find what they look for.
+    for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
+        for mode in MODES:
+            run(operation, f"{operation.label} [{mode.value}]", mode, None)
+        names = {p.name for p in operation.path_parameters}
+        pinned = {name: value for name, value in known.items() if name in names}
+        if pinned:
+            run(operation, f"{operation.label} [positive, {pinned}]", GenerationMode.POSITIVE, pinned)
+    return failures
+
+
+async def test_no_server_errors(api: Api) -> None:
+    token = await api.token()
+    headers = {"Authorization": f"Bearer {token}"}
+    schedule_id = f"{api.prefix}-sched"
+    # Something to find besides the fixture's task `hello`: a schedule (the PUT commits, pushes and
+    # syncs, which creates it, before answering) and `hello`'s workflow.
+    content = SCHEDULE.format(name="sched", queue=ENGINE_QUEUE, sid=schedule_id)
+    put = await api.http.put("/tasks/sched", json={"content": content}, headers=headers)
+    assert put.status_code == 200 and put.json()["sync_status"] == "succeeded", put.text
+    deployed = await api.http.post("/tasks/deploy/hello", headers=headers)  # a workflow to find
+    assert deployed.status_code == 200, deployed.text
+    known = {
+        "name": "hello",
+        "workflow_id": f"{api.prefix}-hello",
+        "schedule_id": schedule_id,
+        "username": "alice",
+    }
+
+    bridge = Bridge(api.http._transport.app, asyncio.get_running_loop())  # type: ignore[attr-defined]
+
+    def run() -> list[str]:
+        schema = schemathesis.openapi.from_asgi("/openapi.json", bridge)
+        return fuzz(schema, bridge, token, known)
+
+    try:
+        failures = await asyncio.to_thread(run)
+        # Syncs started by POST /sync run in the background: let them end while the repository exists.
+        await asyncio.gather(*list(api.services.background), return_exceptions=True)  # type: ignore[arg-type]
+    finally:
+        client = await api.engine.client()
+        with contextlib.suppress(Exception):  # leave no schedule behind for the session's other tests
+            await client.get_schedule_handle(schedule_id).delete()
+    assert not failures, f"{len(failures)} operation pass(es) failed:\n\n" + "\n\n".join(failures)
+
+
+async def test_openapi_path_parameters_match_the_paths(api: Api) -> None:
+    """What the fuzzing relies on: each operation documents exactly the `{placeholders}` of its path.
+
+    A mismatch means the route reads a parameter its URL cannot carry (every call a 422) or ignores one.
+    """
+    spec = (await api.http.get("/openapi.json")).json()
+    wrong = []
+    for path, item in spec["paths"].items():
+        placeholders = set(re.findall(r"{([^}/]+)}", path))
+        for method, operation in item.items():
+            declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            if declared != placeholders:
+                wrong.append(
+                    f"{method.upper()} {path}: documents {sorted(declared)}, the path has {sorted(placeholders)}"
+                )
+    assert not wrong, "path parameters that do not match their path:\n" + "\n".join(wrong)

@@ -1,0 +1,382 @@
+"""The state and user stores as their callers see them, one suite run against every backend.
+
+SQLite is a file; DynamoDB is a moto server reached over HTTP as boto3 reaches AWS (tests/aws.py).
+Each store is opened the way the services open it (`open_store` / `open_user_store` on a config),
+and "another container" is a second store opened on the same storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from launchpad.auth.passwords import hash_password
+from launchpad.auth.users import DynamoUserStore, SqliteUserStore, UserStore, open_user_store
+from launchpad.config import Config, parse_config
+from launchpad.state import AppliedObject, StateStore, SyncRecord, open_store
+from reconciler.sync import Reconciler
+from tests.aws import moto_server  # noqa: F401
+from tests.conftest import Engine
+from tests.gitrepo import GitRepo
+from tests.helpers import temporal_json
+
+BACKENDS = ["sqlite", "dynamodb"]
+
+
+@dataclass
+class Backend:
+    name: str
+    config: Config
+
+    def open(self) -> StateStore:
+        """A new store on the same storage: what another process (or Lambda container) would open."""
+        return open_store(self.config)
+
+
+def state_section(name: str, root: Path, request: pytest.FixtureRequest) -> str:
+    if name == "sqlite":
+        return f'state: {{backend: sqlite, path: "{root}/state.db"}}'
+    request.getfixturevalue("moto_server")
+    from launchpad.state.dynamodb import create_tables
+
+    table = f"state-{uuid.uuid4().hex[:8]}"
+    create_tables(table)
+    return f"state: {{backend: dynamodb, table: {table}}}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    config = parse_config(state_section(request.param, tmp_path, request), "stores.yaml", env={})
+    return Backend(request.param, config)
+
+
+@pytest.fixture
+def store(backend: Backend) -> StateStore:
+    return backend.open()
+
+
+def test_the_configured_backend_is_opened(backend: Backend, store: StateStore) -> None:
+    assert type(store).__name__ == {"sqlite": "SqliteStateStore", "dynamodb": "DynamoStateStore"}[backend.name]
+
+
+def test_launchpad_imports_boto3_only_when_a_store_needs_it() -> None:
+    code = (
+        "import sys, launchpad.state, launchpad.auth.users, launchpad.secrets, functions.services\n"
+        "assert 'boto3' not in sys.modules, 'boto3 was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+# --- objects -------------------------------------------------------------------------------------------------------
+
+
+def applied(kind: str, name: str, revision: str = "r1", **more: object) -> AppliedObject:
+    return AppliedObject(kind, name, f"deployments/{name}.yaml", revision, f"hash-{name}-{revision}", **more)  # type: ignore[arg-type]
+
+
+def test_objects_round_trip(backend: Backend, store: StateStore) -> None:
+    assert store.objects() == []
+    written = [
+        applied("task", "b", server="local", namespace="default", temporal_id="wf-b"),
+        applied("schedule", "a", fingerprint="fp", status="OutOfSync", reason="drift", error="boom", blob="abc"),
+        applied("worker", "w"),
+        applied("schedule", "c"),
+    ]
+    store.put_objects(written)
+    other = backend.open()
+    got = other.objects()
+    assert [(o.kind, o.name) for o in got] == [("schedule", "a"), ("schedule", "c"), ("task", "b"), ("worker", "w")]
+    assert {(o.kind, o.name): o for o in got}[("schedule", "a")] == written[1]
+    assert all(o.updated_at is not None and o.updated_at.tzinfo is not None for o in got)
+
+    store.put_objects([applied("schedule", "a", revision="r2")])  # replaces, never duplicates
+    by_key = {(o.kind, o.name): o for o in other.objects()}
+    assert len(by_key) == 4 and by_key[("schedule", "a")].revision == "r2"
+    assert by_key[("schedule", "a")].fingerprint is None
+
+    store.delete_object("schedule", "a")
+    store.delete_object("schedule", "never-there")
+    assert [(o.kind, o.name) for o in other.objects()] == [("schedule", "c"), ("task", "b"), ("worker", "w")]
+
+
+def test_many_objects_in_one_write(store: StateStore) -> None:
+    many = [applied("schedule", f"s{i:03d}") for i in range(60)]  # more than one DynamoDB batch (25)
+    store.put_objects(many)
+    assert [o.name for o in store.objects()] == [o.name for o in many]
+
+
+# --- syncs ---------------------------------------------------------------------------------------------------------
+
+
+def test_syncs_newest_first_and_last_sync(backend: Backend, store: StateStore) -> None:
+    assert store.syncs() == [] and store.last_sync() is None
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    records = [SyncRecord(f"s{i}", f"rev{i}", "test", start + timedelta(minutes=i)) for i in range(4)]
+    for record in records:
+        store.put_sync(record)
+    for record, status in zip(records, ["succeeded", "failed", "succeeded", "running"], strict=True):
+        if status != "running":
+            record.status, record.finished_at = status, record.started_at + timedelta(seconds=5)
+            record.outcomes = [{"action": "create", "name": record.id, "ok": True}]
+            record.errors = [{"message": "x"}] if status == "failed" else []
+            store.put_sync(record)  # the same sync, finished: updated, not added
+
+    other = backend.open()
+    listed = other.syncs()
+    assert [s.id for s in listed] == ["s3", "s2", "s1", "s0"]
+    assert listed[1] == records[2]
+    assert listed[2].errors == [{"message": "x"}] and listed[2].status == "failed"
+    assert [s.id for s in other.syncs(limit=2)] == ["s3", "s2"]
+    last = other.last_sync()
+    assert last is not None and last.id == "s3" and last.status == "running" and last.finished_at is None
+    done = other.last_sync("succeeded")
+    assert done is not None and done.id == "s2" and done.finished_at == records[2].finished_at
+    assert other.last_sync("refused") is None
+
+
+def test_a_large_sync_record_is_kept(backend: Backend, store: StateStore) -> None:
+    """Thousands of outcomes (a first sync of a big repository) exceed a DynamoDB item uncompressed."""
+    record = SyncRecord("big", "rev", "test", datetime.now(UTC), status="succeeded")
+    record.outcomes = [{"action": "create", "name": f"schedule-{i:05d}", "ok": True} for i in range(8000)]
+    store.put_sync(record)
+    assert backend.open().syncs() == [record]
+
+    noise = SyncRecord("noise", "rev", "test", datetime.now(UTC), status="failed")
+    noise.outcomes = [{"action": "update", "error": os.urandom(400).hex(), "ok": False} for _ in range(1000)]
+    store.put_sync(noise)
+    [got, _] = backend.open().syncs()
+    assert (got.id, got.status) == ("noise", "failed"), "an incompressible record is still recorded"
+    if backend.name == "sqlite":
+        assert got == noise
+    else:  # 400 KB at most per item: trimmed to fit, and says so
+        assert 0 < len(got.outcomes) < 1000 and got.outcomes == noise.outcomes[: len(got.outcomes)]
+        assert got.errors == [
+            {"message": f"{1000 - len(got.outcomes)} of 1000 outcomes not recorded (DynamoDB item size)"}
+        ]
+
+
+# --- the sync lock -------------------------------------------------------------------------------------------------
+
+
+def test_the_lease_has_one_holder_until_released(backend: Backend, store: StateStore) -> None:
+    other = backend.open()
+    assert store.acquire_lock("sync", "a", 30)
+    assert not other.acquire_lock("sync", "b", 30), "a second holder is refused"
+    assert store.acquire_lock("sync", "a", 30), "the holder renews its lease"
+    assert other.acquire_lock("another", "b", 30), "locks are independent by name"
+    other.release_lock("sync", "b")  # not the holder: no effect
+    assert not other.acquire_lock("sync", "b", 30)
+    store.release_lock("sync", "a")
+    assert other.acquire_lock("sync", "b", 30), "released: the next one takes it"
+    assert not store.acquire_lock("sync", "a", 30)
+
+
+def test_an_expired_lease_lets_another_take_it(backend: Backend, store: StateStore) -> None:
+    other = backend.open()
+    assert store.acquire_lock("sync", "dead", 0.5)
+    assert not other.acquire_lock("sync", "alive", 30)
+    time.sleep(0.6)
+    assert other.acquire_lock("sync", "alive", 30), "the holder died: its lease expired"
+    assert not store.acquire_lock("sync", "dead", 30), "and the old holder cannot renew it back"
+
+
+def test_a_follow_up_is_taken_once(backend: Backend, store: StateStore) -> None:
+    other = backend.open()
+    assert store.acquire_lock("sync", "a", 30)
+    assert not store.take_followup("sync")
+    other.request_followup("sync")
+    other.request_followup("sync")  # two triggers while running: still one follow-up
+    assert store.take_followup("sync")
+    assert not store.take_followup("sync") and not other.take_followup("sync")
+    other.request_followup("sync")
+    store.release_lock("sync", "a")
+    assert other.take_followup("sync"), "a follow-up outlives the release"
+
+
+# --- webhook deliveries --------------------------------------------------------------------------------------------
+
+
+def test_a_delivery_is_remembered_once_and_can_be_forgotten(backend: Backend, store: StateStore) -> None:
+    other = backend.open()
+    assert store.remember_delivery("d-1")
+    assert not store.remember_delivery("d-1")
+    assert not other.remember_delivery("d-1"), "another container sees it too"
+    assert other.remember_delivery("d-2")
+    store.forget_delivery("d-1")  # e.g. the sync could not be dispatched: let the forge's retry through
+    assert other.remember_delivery("d-1")
+    assert not store.remember_delivery("d-2")
+
+
+# --- two reconciles at once ----------------------------------------------------------------------------------------
+
+SCHEDULE = """
+name: {name}
+runner: ScheduledWorkflowRunner
+workflow:
+  task_queue: {queue}
+  workflow_id: {sid}-wf
+  workflow: Task
+  scheduler_id: {sid}
+  intervals: [{{every: 1h}}]
+  workflow_kwargs: {{activity: zero}}
+"""
+
+
+async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
+    backend: Backend, tmp_path: Path, engine: Engine
+) -> None:
+    repo = GitRepo(tmp_path)
+    prefix = f"st{uuid.uuid4().hex[:6]}"
+    for name in ("p", "q"):
+        repo.write(f"deployments/tasks/{name}.yaml", SCHEDULE.format(name=name, sid=f"{prefix}-{name}", queue="q"))
+    head = repo.commit()
+    host, port = engine.server.address.split(":")
+    section = backend.config.state.model_dump_json()
+    config = parse_config(
+        textwrap.dedent(f"""
+        temporalio:
+          servers: [{{name: local, ip: {host}, port: {port}}}]
+        repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}
+        state: {section}
+        """),
+        "reconcile.yaml",
+        env={},
+    )
+    # two containers: each its own store on the same table (file) and its own git cache
+    first = Reconciler(config, open_store(config), connections=engine.connections)
+    second_config = config.model_copy(deep=True)
+    second_config.repository.cache_dir = f"{tmp_path}/cache-2"
+    second = Reconciler(second_config, open_store(second_config), connections=engine.connections)
+
+    one, two = await asyncio.gather(first.sync("first"), second.sync("second"))
+    assert sorted([one.status, two.status]) == ["already_running", "succeeded"], (one, two)
+    triggers = [s.trigger for s in open_store(config).syncs()]
+    assert triggers == ["follow-up", "first"], f"one sync, then exactly one follow-up: {triggers}"
+    objects = {(o.kind, o.name): o for o in open_store(config).objects()}
+    assert set(objects) == {("schedule", "p"), ("schedule", "q")} and objects[("schedule", "p")].revision == head
+    listed = {s["scheduleId"] for s in temporal_json(engine.server, "schedule", "list") or []}
+    assert {f"{prefix}-p", f"{prefix}-q"} <= listed
+    assert first.store.acquire_lock("sync", "after", 30), "the lease was released"
+
+
+# --- user stores ---------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def carol_hash() -> str:
+    return hash_password("carol-password")  # argon2 is slow by design: hash once for the module
+
+
+@dataclass
+class Users:
+    config: Config
+
+    def open(self) -> UserStore:
+        """The user store as the services open it: seeded from the config."""
+        store = open_user_store(self.config)
+        assert store is not None
+        return store
+
+    def another(self) -> UserStore:
+        """The same storage, as another process (or container) sees it (unseeded: argon2 is slow)."""
+        auth = self.config.authenticator
+        assert auth is not None
+        return SqliteUserStore(auth.db) if auth.backend == "sqlite" else DynamoUserStore(auth.table)
+
+
+@pytest.fixture(params=BACKENDS)
+def users(request: pytest.FixtureRequest, tmp_path: Path) -> Users:
+    if request.param == "sqlite":
+        section = f'backend: sqlite\n  db: "{tmp_path}/users.db"'
+    else:
+        request.getfixturevalue("moto_server")
+        from launchpad.state.dynamodb import create_tables
+
+        table = f"users-{uuid.uuid4().hex[:8]}"
+        create_tables(table)
+        section = f"backend: dynamodb\n  table: {table}"
+    config = parse_config(
+        f"""
+app: {{secret: s}}
+authenticator:
+  {section}
+  base_users:
+    - {{username: bob, password: bob-password, auth_level: [user, super user], max_age: 60}}
+    - {{username: carol, password_hash: "{carol_hash()}"}}
+""",
+        "users.yaml",
+        env={},
+    )
+    return Users(config)
+
+
+def stored_hashes(store: UserStore) -> dict[str, str]:
+    """What the backend holds for each user's password, read past the interface."""
+    if isinstance(store, SqliteUserStore):
+        return {str(u): str(h) for u, h in store._db.execute("SELECT username, password_hash FROM users")}
+    assert isinstance(store, DynamoUserStore)
+    items = store._db.scan(TableName=store.table)["Items"]
+    return {i["sk"]["S"]: i["password_hash"]["S"] for i in items if i["pk"]["S"] == "users"}
+
+
+def test_users_are_seeded_with_hashes_and_authenticate(users: Users) -> None:
+    store = users.open()
+    assert [(u.username, u.levels, u.max_age) for u in store.users()] == [
+        ("bob", ("user", "super user"), 60),
+        ("carol", ("user",), 600),
+    ]
+    hashes = stored_hashes(store)
+    assert set(hashes) == {"bob", "carol"} and all(h.startswith("$argon2id$") for h in hashes.values())
+    assert hashes["carol"] == carol_hash() and "bob-password" not in hashes["bob"]
+    bob = store.authenticate("bob", "bob-password")
+    assert bob is not None and bob.levels == ("user", "super user")
+    assert store.authenticate("bob", "carol-password") is None
+    assert store.authenticate("nobody", "bob-password") is None
+    assert store.get("carol") is not None and store.get("nobody") is None
+    with pytest.raises(ValueError, match="argon2"):
+        store.put("dave", "clear-text", ["user"], 60)
+
+
+def test_add_refuses_an_existing_name_and_delete_removes(users: Users) -> None:
+    store = users.open()
+    added = store.add("dave", "dave-password", ["user"], 120)
+    assert (added.username, added.levels, added.max_age) == ("dave", ("user",), 120)
+    other = users.another()
+    got = other.get("dave")
+    assert got is not None and got.max_age == 120
+    with pytest.raises(ValueError, match="exists"):
+        other.add("dave", "another-password", ["user", "super user"], 60)
+    assert stored_hashes(store)["dave"].startswith("$argon2id$")
+    assert store.authenticate("dave", "dave-password") is not None, "the refused add changed nothing"
+
+    assert other.delete("dave")
+    assert not store.delete("dave")
+    assert store.get("dave") is None and store.authenticate("dave", "dave-password") is None
+    assert [u.username for u in store.users()] == ["bob", "carol"]
+
+
+def test_login_failures_are_counted_per_key_within_the_window(users: Users) -> None:
+    store, other = users.open(), users.another()
+    for _ in range(3):
+        store.record_failure("user:bob")
+    other.record_failure("ip:10.0.0.1")
+    assert other.failures("user:bob", 300) == 3
+    assert store.failures("ip:10.0.0.1", 300) == 1 and store.failures("user:carol", 300) == 0
+    time.sleep(0.6)
+    store.record_failure("user:bob")
+    assert other.failures("user:bob", 0.5) == 1, "older failures fall out of the window"
+    other.clear_failures("user:bob")
+    assert store.failures("user:bob", 300) == 0
+    assert store.failures("ip:10.0.0.1", 300) == 1
