@@ -23,6 +23,7 @@ import pytest
 from launchpad.devserver import free_port
 from launchpad.state.sqlite import SqliteStateStore
 from tests.apiharness import task_text
+from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
 
@@ -193,3 +194,57 @@ async def test_the_api_under_serverless_offline(offline: dict[str, object], engi
         assert time.monotonic() < deadline, "the reconcile function never ran"
         await asyncio.sleep(0.5)
     assert store.syncs()[0].status == "succeeded"
+
+
+def test_osls_invoke_local_reconcile_with_state_in_dynamodb(tmp_path: Path, engine: Engine, moto_server: str) -> None:
+    """`osls invoke local -f reconcile`: one sync against a real git repository and the dev
+    server, with its state in DynamoDB served by moto on loopback."""
+    from launchpad.state.dynamodb import DynamoStateStore, create_tables
+
+    table = f"state-{uuid.uuid4().hex[:8]}"
+    create_tables(table)
+    repo = GitRepo(tmp_path)
+    sid = f"lambda-{uuid.uuid4().hex[:8]}"
+    repo.write(
+        "deployments/tasks/nightly.yaml",
+        f"""name: nightly
+runner: ScheduledWorkflowRunner
+workflow: {{task_queue: q, workflow_id: {sid}, workflow: Task, scheduler_id: {sid}, intervals: [{{every: 1d}}],
+           workflow_kwargs: {{activity: zero}}}}
+""",
+    )
+    head = repo.commit("nightly")
+    host, port = engine.server.address.split(":")
+    config = tmp_path / "lambda.yaml"
+    config.write_text(
+        f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
+        f'repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}\n'
+        f"state: {{backend: dynamodb, table: {table}}}\n"
+    )
+    env = osls_env(**{k: v for k, v in os.environ.items() if k.startswith("AWS_")})
+    done = subprocess.run(
+        [
+            str(OSLS),
+            "invoke",
+            "local",
+            "-f",
+            "reconcile",
+            "--param",
+            f"configFile={config}",
+            "--data",
+            json.dumps({"trigger": "invoke local"}),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout[done.stdout.index("{") :])
+    assert (summary["status"], summary["revision"], summary["writes"]) == ("succeeded", head, 1)
+    store = DynamoStateStore(table)
+    [record] = store.syncs()
+    assert (record.trigger, record.status) == ("invoke local", "succeeded")
+    assert [(o.kind, o.name, o.status) for o in store.objects()] == [("schedule", "nightly", "Synced")]
