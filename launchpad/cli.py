@@ -103,7 +103,7 @@ def worker(
     config: ConfigOption = None,
 ) -> None:
     """Run the workers of the worker files until SIGINT/SIGTERM, then shut down gracefully."""
-    cfg = config_or_exit(config)
+    cfg = config_or_exit(config).resolve_secrets()
     catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
     if catalog.errors:
         print_errors(catalog.errors)
@@ -124,7 +124,7 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
     from launchpad.temporal.connections import Connections
     from launchpad.temporal.workers import WorkerSet
 
-    connections = Connections(cfg.resolve_secrets().temporalio)
+    connections = Connections(cfg.temporalio)
     await connections.register_namespaces()
     workerset = WorkerSet(connections, registry)
     stop = asyncio.Event()

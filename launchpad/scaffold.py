@@ -257,16 +257,18 @@ state:
   backend: sqlite
   path: .launchpad/state.db
 
-# To protect the HTTP API with JWT tokens, uncomment and set LAUNCHPAD_SECRET:
-# sanic:
-#   app:
-#     secret: ${LAUNCHPAD_SECRET}
-# authenticator:
-#   db: .launchpad/users.db
-#   base_users:
-#     - username: admin
-#       password: ${LAUNCHPAD_ADMIN_PASSWORD}
-#       auth_level: [user, super user]
+# Users of the HTTP API (POST /auth/token gives a JWT). The defaults are for your laptop only:
+# wherever the API is reachable by others, set LAUNCHPAD_SECRET (a long random string) and
+# LAUNCHPAD_ADMIN_PASSWORD in the environment.
+app:
+  secret: ${LAUNCHPAD_SECRET:-insecure-dev-secret-set-LAUNCHPAD_SECRET}
+authenticator:
+  db: .launchpad/users.db
+  base_users:
+    - username: admin
+      password: ${LAUNCHPAD_ADMIN_PASSWORD:-change-me}
+      auth_level: [user, super user]
+      max_age: 3600 # token lifetime, seconds
 """
 
 WORKER = """\

@@ -23,6 +23,8 @@ from temporalio.service import RPCError, RPCStatusCode, ServiceClient, TLSConfig
 from launchpad.config import NamespaceConfig, ServerConfig, TemporalioConfig
 from launchpad.errors import TemporalUnavailable
 
+EXTERNALLY_MANAGED = (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED)
+
 
 @dataclass(frozen=True)
 class NamespaceOutcome:
@@ -119,6 +121,9 @@ class Connections:
                 RegisterNamespaceRequest(namespace=namespace.name, workflow_execution_retention_period=retention)
             )
         except RPCError as exc:
+            if exc.status in EXTERNALLY_MANAGED:  # Temporal Cloud: namespaces live in its control plane
+                await self._wait_usable(server, namespace.name)
+                return NamespaceOutcome(server.name, namespace.name, "external", namespace.retention)
             if exc.status != RPCStatusCode.ALREADY_EXISTS:
                 raise
             action = await self._update_retention(server, namespace, retention)
@@ -130,12 +135,17 @@ class Connections:
         current = await service.describe_namespace(DescribeNamespaceRequest(namespace=namespace.name))
         if current.config.workflow_execution_retention_ttl.ToTimedelta() == namespace.retention:
             return "unchanged"
-        await service.update_namespace(
-            UpdateNamespaceRequest(
-                namespace=namespace.name,
-                config=PbNamespaceConfig(workflow_execution_retention_ttl=retention),
+        try:
+            await service.update_namespace(
+                UpdateNamespaceRequest(
+                    namespace=namespace.name,
+                    config=PbNamespaceConfig(workflow_execution_retention_ttl=retention),
+                )
             )
-        )
+        except RPCError as exc:
+            if exc.status in EXTERNALLY_MANAGED:
+                return "unchanged"
+            raise
         return "updated"
 
     async def _wait_usable(self, server: ServerConfig, namespace: str, timeout: float = 30.0) -> None:
