@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,14 +16,14 @@ bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 OPEN = Claims("anonymous", ("user", "super user"), 0, "")  # when no authenticator is configured
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]) -> Claims:
+async def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]) -> Claims:
     if svc.users is None:
         return OPEN
     if not token:
@@ -31,14 +32,15 @@ def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]) -> C
         decoded = decode_token(svc.secret, token)
     except InvalidToken as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
-    user = svc.users.get(decoded.sub)  # a deleted or demoted user loses access at once
+    # a deleted or demoted user loses access at once; off the loop, as DynamoDB is a network call
+    user = await asyncio.to_thread(svc.users.get, decoded.sub)
     if user is None:
         raise ApiError(401, "unauthorized", "unknown user")
     return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 
 def require(level: str):  # type: ignore[no-untyped-def]
-    def check(who: Annotated[Claims, Depends(claims)]) -> Claims:
+    async def check(who: Annotated[Claims, Depends(claims)]) -> Claims:
         if not who.allows(level):
             raise ApiError(403, "forbidden", f"this needs the {level!r} level")
         return who

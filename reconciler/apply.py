@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -21,9 +21,11 @@ from launchpad.spec.worker import WorkerSpec
 from launchpad.state.store import AppliedObject
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.runners import AlreadyRunning, ScheduledWorkflowRunner, runner_for
-from launchpad.temporal.workers import WorkerSet
 from reconciler.desired import DesiredObject
 from reconciler.plan import Action, Plan, PlanItem
+
+if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
+    from launchpad.temporal.workers import WorkerSet
 
 OUTAGE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
@@ -23,12 +23,14 @@ from launchpad.registry import Registry
 from launchpad.spec.document import TaskDocument
 from launchpad.state.store import StateStore, SyncRecord
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.workers import WorkerSet
 from reconciler.apply import Applier, ApplyResult
 from reconciler.desired import DesiredState, code_hash, load_desired
 from reconciler.live import Live, Target, observe
 from reconciler.plan import Plan, make_plan
 from reconciler.source import GitSource, SourceError
+
+if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
+    from launchpad.temporal.workers import WorkerSet
 
 log = logging.getLogger(__name__)
 LOCK = "sync"
