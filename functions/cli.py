@@ -85,10 +85,13 @@ def dev(
     """Everything on the embedded defaults: a local Temporal dev server (data in .launchpad/),
     workers, the reconciler watching this repository, and the API on 127.0.0.1."""
     from functions.stack import WORKTREE_BRANCH, Stack, run_until_signal
-    from launchpad.devserver import DevServer
+    from launchpad.devserver import DevServer, port_in_use
     from reconciler.cli import print_sync
 
     cfg = config_or_exit(config)
+    if port_in_use(api_port):
+        err_console.print(f"[red]port {api_port} is already in use: choose another with --api-port[/red]")
+        raise typer.Exit(1)
     server = DevServer(port=port, ui_port=ui_port, db_file=cfg.path(".launchpad/temporal.db"))
     try:
         server.start()

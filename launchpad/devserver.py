@@ -5,6 +5,7 @@ Used by `launchpad dev` and by the test suite, so both run the real server.
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -33,9 +34,17 @@ def temporal_cli() -> str:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A free port below the kernel's ephemeral range (32768+), so that it cannot be taken by
+    the random ports a dev server (or any client) binds between our check and our use."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise LaunchpadError("no free port found between 20000 and 32000")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -79,4 +79,6 @@ def test_validate_reports_unknown_components(tmp_path: Path) -> None:
 def test_the_reference_is_generated_from_the_schemas() -> None:
     from launchpad.reference import reference
 
-    assert (ROOT / "docs/reference.md").read_text() == reference(), "run: launchpad schema --reference docs/reference.md"
+    assert (ROOT / "docs/reference.md").read_text() == reference(), (
+        "run: launchpad schema --reference docs/reference.md"
+    )
