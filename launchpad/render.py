@@ -13,12 +13,10 @@ value can never inject structure or change another field:
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from launchpad.errors import SpecError, SpecErrors, format_path
 
@@ -28,7 +26,14 @@ _SOLE_EXPRESSION = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 _JINJA_MARK = re.compile(r"\{\{|\{%|\{#")
 PROTECTED_ROOT_KEYS = frozenset({"name", "template", "overwritable", "deploy_on_server_start"})
 
-_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+@functools.cache
+def _sandbox() -> Any:
+    """The jinja2 sandbox, built on first use: most processes never render a template."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 def map_strings(doc: Any, fn: Callable[[str, Path], Any], path: Path = ()) -> Any:
@@ -74,6 +79,8 @@ def is_templated(value: Any) -> bool:
 
 def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
     """Render every string value in the jinja2 sandbox with `args`."""
+    from jinja2 import TemplateError
+
     errors: list[SpecError] = []
 
     def render(text: str, path: Path) -> Any:
@@ -86,7 +93,7 @@ def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
                 return text
             return copy.deepcopy(args[sole[1]])
         try:
-            return _sandbox.from_string(text).render(**args)
+            return _sandbox().from_string(text).render(**args)
         except TemplateError as exc:
             errors.append(SpecError(file, format_path(path), f"template error: {_jinja_message(exc)}"))
             return text
@@ -97,7 +104,7 @@ def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
     return result
 
 
-def _jinja_message(exc: TemplateError) -> str:
+def _jinja_message(exc: Any) -> str:
     message = exc.message or type(exc).__name__
     match = re.match(r"^'(\w+)' is undefined$", message)
     return f"template variable {match[1]!r} is missing" if match else message
