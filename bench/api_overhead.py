@@ -51,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -63,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import httpx
 import temporalio
 import uvicorn
+from common import PARITY_FIELDS, Deploy, concurrent, git, log, ratio, started_event
 from temporalio.client import Client
 
 from launchpad.devserver import DevServer, free_port
@@ -121,30 +122,6 @@ authenticator:
   base_users:
     - {{username: {user}, password: {password}, auth_level: [user], max_age: 86400}}
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.test",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.test",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "HOME": "/tmp",
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-}
-# Fields of the WorkflowExecutionStarted event compared between one workflow of each side.
-PARITY_FIELDS = (
-    "workflow_type",
-    "task_queue",
-    "input",
-    "workflow_execution_timeout",
-    "workflow_run_timeout",
-    "workflow_task_timeout",
-    "retry_policy",
-    "memo",
-    "search_attributes",
-    "cron_schedule",
-)
-
-Deploy = Callable[[int], Awaitable[object]]
 
 
 FLOOR_ROUTE = "/sync/history"
@@ -201,15 +178,6 @@ class Result:
     conc_target: float
     conc_pass: bool
     elapsed_s: float
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the result."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True, capture_output=True)
 
 
 def make_repository(root: Path) -> Path:
@@ -323,11 +291,6 @@ class CpuMeter:
         return snap
 
 
-def with_id(spec: TaskSpec, workflow_id: str) -> TaskSpec:
-    """The same task under another workflow id."""
-    return spec.model_copy(update={"workflow": spec.workflow.model_copy(update={"workflow_id": workflow_id})})
-
-
 class Bench:
     """Prepares each phase's request bodies / start options outside the timed region, then times the calls."""
 
@@ -394,35 +357,6 @@ async def sequential(
     return latencies
 
 
-async def concurrent(side: Side, n: int, concurrency: int) -> float:
-    """Throughput (deploys/s) of n deploys with `concurrency` in flight."""
-    indices = iter(range(n))
-
-    async def worker() -> None:
-        for i in indices:
-            await side.deploy(i)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return n / (time.perf_counter() - began)
-
-
-async def started_event(client: Client, workflow_id: str) -> dict[str, Any]:
-    """The compared fields of a workflow's WorkflowExecutionStarted event, as comparable values."""
-    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
-        attrs = event.workflow_execution_started_event_attributes
-        values: dict[str, Any] = {}
-        for name in PARITY_FIELDS:
-            value = getattr(attrs, name)
-            values[name] = value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
-        return values
-    raise RuntimeError(f"workflow {workflow_id!r} has no history")
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else float("nan")
-
-
 async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) -> Result:
     """All phases: the API at `api.url` against direct starts on `server`."""
     began = time.perf_counter()
@@ -447,7 +381,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         log(f"warm-up: {args.warmup} sequential + {warm} concurrent deploys per side")
         await sequential(bench.prepare("warm", args.warmup), args.warmup, block=1)
         for side in bench.prepare("warmc", warm, floor=False):
-            await concurrent(side, warm, args.concurrency)
+            await concurrent(side.deploy, warm, args.concurrency)
 
         log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
         pids = {"api": api.process.pid, "temporal": server.process.pid}  # type: ignore[union-attr]
@@ -462,7 +396,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
             log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
             for side in rotated(bench.prepare(f"conc{number}", args.n), number):
                 with conc_meter.measure(side.name, args.n):
-                    throughputs[side.name].append(await concurrent(side, args.n, args.concurrency))
+                    throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
 
     seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}

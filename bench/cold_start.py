@@ -68,6 +68,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from common import git, log, ratio
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
@@ -90,14 +92,6 @@ BREAKDOWN = (
 BLOCK = 10  # warm calls per alternating block
 USER = ("bench", "bench-password-0123")
 SECRET = "bench-jwt-secret-0123456789abcdef"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench Author",
-    "GIT_AUTHOR_EMAIL": "bench@example.test",
-    "GIT_COMMITTER_NAME": "Bench Author",
-    "GIT_COMMITTER_EMAIL": "bench@example.test",
-    "HOME": "/tmp",
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/local/bin"),
-}
 TASK_YAML = """\
 name: {name}
 description: cold-start benchmark task {i}
@@ -163,21 +157,12 @@ class Result:
     elapsed_s: float
 
 
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the result."""
-    print(message, file=sys.stderr, flush=True)
-
-
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
 def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else float("nan")
 
 
 # --- import time in fresh processes ---------------------------------------------------------
@@ -244,13 +229,6 @@ def measure_imports(rounds: int) -> dict[str, Any]:
 
 
 # --- warm invocation ---------------------------------------------------------------------------
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr}")
-    return done.stdout.strip()
 
 
 def make_project(root: Path, tasks: int, other_files: int, port: int, password_hash: str) -> tuple[Path, list[str]]:

@@ -25,7 +25,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 import temporalio
+from common import PARITY_FIELDS, Deploy, concurrent, log, ratio, started_event, with_id
 from temporalio.client import Client
 
 from launchpad.config import parse_config
@@ -76,21 +76,6 @@ workflow:
     retry_policy:
       maximum_attempts: 5
 """
-# Fields of the WorkflowExecutionStarted event compared between one workflow of each side.
-PARITY_FIELDS = (
-    "workflow_type",
-    "task_queue",
-    "input",
-    "workflow_execution_timeout",
-    "workflow_run_timeout",
-    "workflow_task_timeout",
-    "retry_policy",
-    "memo",
-    "search_attributes",
-    "cron_schedule",
-)
-
-Deploy = Callable[[int], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -136,16 +121,6 @@ class Result:
     elapsed_s: float
 
 
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the result."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def with_id(spec: TaskSpec, workflow_id: str) -> TaskSpec:
-    """The same task under another workflow id."""
-    return spec.model_copy(update={"workflow": spec.workflow.model_copy(update={"workflow_id": workflow_id})})
-
-
 class Bench:
     """Prepares each phase's specs / start options outside the timed region, then times the calls."""
 
@@ -185,35 +160,6 @@ async def sequential(sides: tuple[Side, Side], n: int, block: int) -> dict[str, 
     return latencies
 
 
-async def concurrent(side: Side, n: int, concurrency: int) -> float:
-    """Throughput (deploys/s) of n deploys with `concurrency` in flight."""
-    indices = iter(range(n))
-
-    async def worker() -> None:
-        for i in indices:
-            await side.deploy(i)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return n / (time.perf_counter() - began)
-
-
-async def started_event(client: Client, workflow_id: str) -> dict[str, Any]:
-    """The compared fields of a workflow's WorkflowExecutionStarted event, as comparable values."""
-    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
-        attrs = event.workflow_execution_started_event_attributes
-        values: dict[str, Any] = {}
-        for name in PARITY_FIELDS:
-            value = getattr(attrs, name)
-            values[name] = value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
-        return values
-    raise RuntimeError(f"workflow {workflow_id!r} has no history")
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else float("nan")
-
-
 async def run(address: str, args: argparse.Namespace) -> Result:
     """All phases against the server at `address`."""
     began = time.perf_counter()
@@ -231,7 +177,7 @@ async def run(address: str, args: argparse.Namespace) -> Result:
     log(f"warm-up: {args.warmup} sequential + {warm} concurrent deploys per side")
     await sequential(bench.prepare("warm", args.warmup), args.warmup, block=1)
     for side in bench.prepare("warmc", warm):
-        await concurrent(side, warm, args.concurrency)
+        await concurrent(side.deploy, warm, args.concurrency)
 
     log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
     latencies = await sequential(bench.prepare("seq", args.n), args.n, args.block)
@@ -244,7 +190,7 @@ async def run(address: str, args: argparse.Namespace) -> Result:
         log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
         sides = bench.prepare(f"conc{number}", args.n)
         for side in sides if number % 2 == 0 else sides[::-1]:
-            throughputs[side.name].append(await concurrent(side, args.n, args.concurrency))
+            throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
 
     seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}

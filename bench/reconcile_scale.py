@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 import temporalio
+from common import git, log, ratio
 from temporalio.client import Client, Schedule, ScheduleDescription
 from temporalio.service import ServiceClient
 
@@ -93,15 +93,6 @@ workflow:
     activity: say_hello
     args: ["{name}", {index}]
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench Author",
-    "GIT_AUTHOR_EMAIL": "bench@example.test",
-    "GIT_COMMITTER_NAME": "Bench Author",
-    "GIT_COMMITTER_EMAIL": "bench@example.test",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "HOME": tempfile.gettempdir(),
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-}
 
 
 @dataclass(frozen=True)
@@ -155,22 +146,6 @@ class Result:
     next_fire_min: float
     settle_s: float
     elapsed_s: float
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so stdout holds only the result."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator else float("nan")
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
 
 
 def blob_sha(text: str) -> str:

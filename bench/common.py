@@ -1,0 +1,88 @@
+"""What the benchmarks share: logging, ratios, git for the throwaway repositories, and the
+start-option parity check between launchpad's side and the direct SDK side."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from launchpad.spec.task import TaskSpec
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Bench Author",
+    "GIT_AUTHOR_EMAIL": "bench@example.test",
+    "GIT_COMMITTER_NAME": "Bench Author",
+    "GIT_COMMITTER_EMAIL": "bench@example.test",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": tempfile.gettempdir(),
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin:/usr/local/bin"),
+}
+# Fields of the WorkflowExecutionStarted event compared between one workflow of each side.
+PARITY_FIELDS = (
+    "workflow_type",
+    "task_queue",
+    "input",
+    "workflow_execution_timeout",
+    "workflow_run_timeout",
+    "workflow_task_timeout",
+    "retry_policy",
+    "memo",
+    "search_attributes",
+    "cron_schedule",
+)
+Deploy = Callable[[int], Awaitable[object]]
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr, so stdout holds only the result."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def with_id(spec: TaskSpec, workflow_id: str) -> TaskSpec:
+    """The same task under another workflow id (each deploy needs its own)."""
+    return spec.model_copy(update={"workflow": spec.workflow.model_copy(update={"workflow_id": workflow_id})})
+
+
+async def concurrent(deploy: Deploy, n: int, concurrency: int) -> float:
+    """Throughput (deploys/s) of n deploys with `concurrency` in flight."""
+    indices = iter(range(n))
+
+    async def worker() -> None:
+        for i in indices:
+            await deploy(i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return n / (time.perf_counter() - began)
+
+
+async def started_event(client: Client, workflow_id: str) -> dict[str, Any]:
+    """The compared fields of a workflow's WorkflowExecutionStarted event, as comparable values."""
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        attrs = event.workflow_execution_started_event_attributes
+        values: dict[str, Any] = {}
+        for name in PARITY_FIELDS:
+            value = getattr(attrs, name)
+            values[name] = value.SerializeToString(deterministic=True) if hasattr(value, "ByteSize") else value
+        return values
+    raise RuntimeError(f"workflow {workflow_id!r} has no history")
