@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from launchpad.cli import ConfigOption, config_or_exit, console, err_console
+from launchpad.cli import ConfigOption, config_or_exit, console, err_console, exit_now
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
 
@@ -72,6 +72,7 @@ def start(
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
     console.print("stopped")
+    exit_now()
 
 
 def dev(
@@ -120,6 +121,7 @@ def dev(
     finally:
         server.stop()
     console.print("stopped")
+    exit_now()
 
 
 def register(app: typer.Typer) -> None:

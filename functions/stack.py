@@ -73,6 +73,7 @@ class Stack:
             server.should_exit = True
             await asyncio.gather(api, return_exceptions=True)
             await workers.stop_all()
+            reconciler.source.close()
 
 
 def snapshot_worktree(repo: Path) -> str | None:

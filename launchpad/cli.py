@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,15 @@ def config_or_exit(path: Path | None) -> Config:
     except SpecErrors as exc:
         print_errors(exc.errors)
         raise typer.Exit(1) from None
+
+
+def exit_now(code: int = 0) -> None:
+    """Leave once everything is stopped, without interpreter finalization: the Temporal SDK's
+    native threads can call into Python while it finalizes and abort the process (seen in CI as
+    `PyGILState_Release ... finalizing`), turning a clean shutdown into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def print_errors(errors: list[SpecError]) -> None:
@@ -148,8 +158,7 @@ async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, Worke
         err_console.print("[red]activities still running after the grace period; exiting[/red]")
         os._exit(1)
     console.print("stopped")
-    if failed:
-        raise typer.Exit(1)
+    exit_now(1 if failed else 0)
 
 
 @app.command()

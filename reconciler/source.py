@@ -140,6 +140,12 @@ class GitSource:
         except gitpython().GitCommandError as exc:
             raise SourceError(f"cannot fetch {self.url} ({self.branch}): {_stderr(exc)}") from None
 
+    def close(self) -> None:
+        """Stop GitPython's persistent `git cat-file` helpers (they would outlive a fast exit)."""
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
+
     @property
     def fetched(self) -> bool:
         return (self.path / ".git").exists()

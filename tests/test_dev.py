@@ -124,7 +124,9 @@ def test_setup_then_dev_deploys_a_commit_and_stops_cleanly(tmp_path: Path) -> No
         dev.wait(timeout=10)
         assert time.monotonic() - stopped < 10
         assert dev.returncode == 0, (tmp_path / "dev.log").read_text()
-        time.sleep(0.2)
+        gone = time.monotonic() + 3
+        while session_processes(dev.pid) and time.monotonic() < gone:
+            time.sleep(0.1)
         assert session_processes(dev.pid) == [], "a child process was left behind"
     finally:
         if dev.poll() is None:
