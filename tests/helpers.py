@@ -52,3 +52,16 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip())
     return path
+
+
+SCHEDULE_TASK = """
+name: {name}
+runner: ScheduledWorkflowRunner
+workflow:
+  task_queue: {queue}
+  workflow_id: {name}-wf
+  workflow: Task
+  scheduler_id: {sid}
+  intervals: [{{every: {every}}}]
+  workflow_kwargs: {{activity: zero}}
+"""

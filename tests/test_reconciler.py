@@ -16,19 +16,9 @@ from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler, SyncResult
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import temporal_json
+from tests.helpers import SCHEDULE_TASK, temporal_json
 
-SCHEDULE = """
-name: {name}
-runner: ScheduledWorkflowRunner
-workflow:
-  task_queue: {queue}
-  workflow_id: {name}-wf
-  workflow: Task
-  scheduler_id: {sid}
-  intervals: [{{every: {every}}}]
-  workflow_kwargs: {{activity: zero}}
-"""
+SCHEDULE = SCHEDULE_TASK
 SERVICE = """
 name: {name}
 runner: WorkflowRunner

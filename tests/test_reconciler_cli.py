@@ -53,6 +53,19 @@ class Project:
         return described["schedule"]["spec"]["interval"][0]["interval"]
 
 
+def git_push(project: Project, refspec: str) -> subprocess.CompletedProcess[str]:
+    """A developer's `git push`: its stderr carries what the remote's hook printed."""
+    return subprocess.run(
+        ["git", "push", "origin", refspec],
+        cwd=project.repo.work,
+        capture_output=True,
+        text=True,
+        env=GIT_ENV,
+        check=False,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def project(tmp_path: Path, engine: Engine) -> Project:
     return Project(tmp_path, engine)
@@ -133,29 +146,13 @@ def test_a_push_with_the_installed_hook_deploys(project: Project) -> None:
     project.schedule("pushed")
     project.repo.git("add", "-A")
     project.repo.git("commit", "-q", "-m", "pushed by a developer")
-    push = subprocess.run(
-        ["git", "push", "origin", "HEAD:main"],
-        cwd=project.repo.work,
-        capture_output=True,
-        text=True,
-        env=GIT_ENV,
-        check=False,
-        timeout=120,
-    )
+    push = git_push(project, "HEAD:main")
     assert push.returncode == 0, push.stderr
     assert "succeeded" in push.stderr  # the hook's output reaches the pusher as "remote: ..." lines
     assert project.interval("pushed") == "3600s"
     project.repo.git("checkout", "-q", "-b", "feature")
     project.schedule("pushed", every="5m")
     project.repo.git("commit", "-q", "-am", "on a branch")
-    other = subprocess.run(
-        ["git", "push", "origin", "feature"],
-        cwd=project.repo.work,
-        capture_output=True,
-        text=True,
-        env=GIT_ENV,
-        check=False,
-        timeout=120,
-    )
+    other = git_push(project, "feature")
     assert other.returncode == 0 and "sync" not in other.stderr
     assert project.interval("pushed") == "3600s"

@@ -8,7 +8,7 @@ import pytest
 
 from launchpad.temporal.runners import NotManaged
 from tests.conftest import ENGINE_QUEUE, Engine
-from tests.helpers import temporal_json
+from tests.helpers import SCHEDULE_TASK, temporal_json
 
 FULL = """
 name: {name}
@@ -33,17 +33,7 @@ workflow:
   note: managed
   workflow_kwargs: {{activity: zero}}
 """
-SIMPLE = """
-name: {name}
-runner: ScheduledWorkflowRunner
-workflow:
-  task_queue: {queue}
-  workflow_id: {name}-wf
-  workflow: Task
-  scheduler_id: {sid}
-  intervals: [{{every: {every}}}]
-  workflow_kwargs: {{activity: zero}}
-"""
+SIMPLE = SCHEDULE_TASK
 
 
 def ids() -> tuple[str, str]:
