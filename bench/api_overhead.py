@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import httpx
 import temporalio
 import uvicorn
-from common import PARITY_FIELDS, Deploy, concurrent, git, log, ratio, started_event
+from common import BENCH_TASK_YAML, PARITY_FIELDS, Deploy, concurrent, git, log, parse_positive, ratio, started_event
 from temporalio.client import Client
 
 from launchpad.devserver import DevServer, free_port
@@ -79,35 +79,7 @@ USER = ("bench", "bench-password-0123")
 SECRET = "bench-jwt-secret-0123456789abcdef"
 TASK = "bench"
 TASK_FILE = f"deployments/tasks/{TASK}.yaml"
-TASK_YAML = """\
-name: bench
-runner: WorkflowRunner
-description: API-overhead benchmark task (started only, no worker)
-overwritable: true
-workflow:
-  task_queue: bench-q
-  workflow_id: bench
-  workflow: Task
-  id_reuse_policy: ALLOW_DUPLICATE
-  execution_timeout: 30m
-  run_timeout: 10m
-  task_timeout: 10s
-  retry_policy:
-    initial_interval: 1s
-    backoff_coefficient: 2.0
-    maximum_interval: 1m
-    maximum_attempts: 3
-    non_retryable_error_types: [ValueError]
-  memo:
-    owner: platform-team
-    ticket: OPS-1234
-  workflow_kwargs:
-    activity: say_hello
-    args: ["bench", 42]
-    start_to_close_timeout: 10s
-    retry_policy:
-      maximum_attempts: 5
-"""
+TASK_YAML = BENCH_TASK_YAML.format(description="API-overhead benchmark task", extra="overwritable: true\n")
 CONFIG_YAML = """\
 temporalio:
   servers:
@@ -509,11 +481,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
     )
-    args = parser.parse_args(argv)
-    for name in ("n", "concurrency", "rounds", "block", "warmup"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    return args
+    return parse_positive(parser, argv, ("n", "concurrency", "rounds", "block", "warmup"))
 
 
 def main(argv: list[str] | None = None) -> int:

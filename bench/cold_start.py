@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from common import git, log, ratio
+from common import git, log, parse_positive, ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
@@ -567,10 +567,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--devserver", action="store_true", help="start a Temporal dev server at the configured port")
     parser.add_argument("--profile", action="store_true", help="cProfile 50 warm GET /tasks calls (stderr)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    for name in ("rounds", "n", "tasks"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    args = parse_positive(parser, argv, ("rounds", "n", "tasks"))
     if args.warmup < 0 or args.other_files < 0:
         parser.error("--warmup and --other-files must not be negative")
     return args

@@ -3,6 +3,7 @@ start-option parity check between launchpad's side and the direct SDK side."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import subprocess
@@ -40,6 +41,46 @@ PARITY_FIELDS = (
     "cron_schedule",
 )
 Deploy = Callable[[int], Awaitable[object]]
+# The task both deploy benchmarks start (no worker runs it): realistic options, one activity.
+BENCH_TASK_YAML = """\
+name: bench
+runner: WorkflowRunner
+description: {description} (started only, no worker)
+{extra}workflow:
+  task_queue: bench-q
+  workflow_id: bench
+  workflow: Task
+  id_reuse_policy: ALLOW_DUPLICATE
+  execution_timeout: 30m
+  run_timeout: 10m
+  task_timeout: 10s
+  retry_policy:
+    initial_interval: 1s
+    backoff_coefficient: 2.0
+    maximum_interval: 1m
+    maximum_attempts: 3
+    non_retryable_error_types: [ValueError]
+  memo:
+    owner: platform-team
+    ticket: OPS-1234
+  workflow_kwargs:
+    activity: say_hello
+    args: ["bench", 42]
+    start_to_close_timeout: 10s
+    retry_policy:
+      maximum_attempts: 5
+"""
+
+
+def parse_positive(
+    parser: argparse.ArgumentParser, argv: list[str] | None, names: tuple[str, ...]
+) -> argparse.Namespace:
+    """Parse the arguments; each of `names` must be at least 1."""
+    args = parser.parse_args(argv)
+    for name in names:
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
 
 
 def log(message: str) -> None:

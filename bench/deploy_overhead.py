@@ -33,7 +33,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 import temporalio
-from common import PARITY_FIELDS, Deploy, concurrent, log, ratio, started_event, with_id
+from common import (
+    BENCH_TASK_YAML,
+    PARITY_FIELDS,
+    Deploy,
+    concurrent,
+    log,
+    parse_positive,
+    ratio,
+    started_event,
+    with_id,
+)
 from temporalio.client import Client
 
 from launchpad.config import parse_config
@@ -48,34 +58,7 @@ CONCURRENT_TARGET = 0.90  # launchpad / direct median throughput, at least
 CONCURRENT_WARMUP = 8  # uncounted concurrent deploys per side, in multiples of --concurrency
 VERSION = "bench"
 TASK_FILE = "deployments/tasks/bench.yaml"
-TASK_YAML = """\
-name: bench
-runner: WorkflowRunner
-description: deploy-overhead benchmark task (started only, no worker)
-workflow:
-  task_queue: bench-q
-  workflow_id: bench
-  workflow: Task
-  id_reuse_policy: ALLOW_DUPLICATE
-  execution_timeout: 30m
-  run_timeout: 10m
-  task_timeout: 10s
-  retry_policy:
-    initial_interval: 1s
-    backoff_coefficient: 2.0
-    maximum_interval: 1m
-    maximum_attempts: 3
-    non_retryable_error_types: [ValueError]
-  memo:
-    owner: platform-team
-    ticket: OPS-1234
-  workflow_kwargs:
-    activity: say_hello
-    args: ["bench", 42]
-    start_to_close_timeout: 10s
-    retry_policy:
-      maximum_attempts: 5
-"""
+TASK_YAML = BENCH_TASK_YAML.format(description="deploy-overhead benchmark task", extra="")
 
 
 @dataclass(frozen=True)
@@ -275,11 +258,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
     parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    for name in ("n", "concurrency", "rounds", "block", "warmup"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    return args
+    return parse_positive(parser, argv, ("n", "concurrency", "rounds", "block", "warmup"))
 
 
 def main(argv: list[str] | None = None) -> int:

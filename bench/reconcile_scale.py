@@ -53,7 +53,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 import temporalio
-from common import git, log, ratio
+from common import git, log, parse_positive, ratio
 from temporalio.client import Client, Schedule, ScheduleDescription
 from temporalio.service import ServiceClient
 
@@ -641,10 +641,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resyncs", type=int, default=5, help="no-op resyncs")
     parser.add_argument("--changes", type=int, default=5, help="one-file change syncs")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
-    for name in ("tasks", "concurrency", "rounds", "resyncs", "changes"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
+    args = parse_positive(parser, argv, ("tasks", "concurrency", "rounds", "resyncs", "changes"))
     if args.changes > args.tasks:
         parser.error("--changes cannot exceed --tasks")
     return args
