@@ -119,7 +119,7 @@ class Applier:
         version = desired.blob  # content-addressed: a revert restores the very same marker
         try:
             if isinstance(runner, ScheduledWorkflowRunner):
-                deployed = await runner.deploy(spec, version, force=item.drift)
+                deployed = await runner.deploy(spec, version, force=item.drift, exists=item.action == Action.UPDATE)
             else:
                 deployed = await runner.deploy(spec, version)
         except AlreadyRunning:

@@ -38,6 +38,7 @@ from temporalio.common import (
 )
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.errors import LaunchpadError
 from launchpad.spec.base import model_hash
@@ -265,22 +266,34 @@ def live_marker(schedule: Schedule) -> dict[str, Any] | None:
 class ScheduledWorkflowRunner(Runner):
     """Creates or updates the schedule `scheduler_id`; an unchanged spec writes nothing."""
 
-    async def deploy(self, task: TaskSpec, version: str | None = None, *, force: bool = False) -> DeployResult:
-        """`force` rewrites the schedule even when its marker hash matches (drift repair)."""
+    async def deploy(
+        self, task: TaskSpec, version: str | None = None, *, force: bool = False, exists: bool = False
+    ) -> DeployResult:
+        """`force` rewrites the schedule even when its marker hash matches (drift repair).
+        `exists` (the caller knows the schedule is there) goes straight to the update instead of
+        trying a create the server would refuse: one round trip less."""
         client, server, namespace = await self.client_for(task)
         schedule_id = task.workflow.scheduler_id or ""
         digest = spec_hash(task)
         desired = build_schedule(task, version, digest)
-        try:
-            await client.create_schedule(
-                schedule_id,
-                desired,
-                trigger_immediately=task.workflow.trigger_immediately,
-                memo={MARKER: {"task": task.name}},
-            )
-            action = "created"
-        except ScheduleAlreadyRunningError:
-            action = await self._update(client, schedule_id, task, desired, digest, force)
+        action = None
+        if exists:
+            try:
+                action = await self._update(client, schedule_id, task, desired, digest, force)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:  # deleted meanwhile: create it below
+                    raise
+        if action is None:
+            try:
+                await client.create_schedule(
+                    schedule_id,
+                    desired,
+                    trigger_immediately=task.workflow.trigger_immediately,
+                    memo={MARKER: {"task": task.name}},
+                )
+                action = "created"
+            except ScheduleAlreadyRunningError:
+                action = await self._update(client, schedule_id, task, desired, digest, force)
         return self.result(
             task,
             server,
