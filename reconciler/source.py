@@ -63,6 +63,14 @@ class Revision:
 _STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_mtime_ns)
+
+
 def under(path: str, folders: list[str]) -> bool:
     """Whether a repository path is one of `folders` or inside one of them."""
     p = PurePosixPath(path)
@@ -90,8 +98,11 @@ class GitSource:
         self.ssh_key_env = ssh_key_env
         self.env = os.environ if env is None else env
         self.path = cache_dir / hashlib.sha1(f"{url}#{branch}".encode()).hexdigest()[:12]
+        git_dir = self.path / ".git"
+        self._ref_files = (git_dir / "refs" / "remotes" / "origin" / branch, git_dir / "packed-refs")
         self._repo: git.Repo | None = None
         self._listings: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+        self._head: tuple[object, str] | None = None  # (identity of the ref files, sha)
 
     @property
     def repo(self) -> git.Repo:
@@ -151,8 +162,17 @@ class GitSource:
         return (self.path / ".git").exists()
 
     def head(self) -> str:
-        """The branch head as last fetched (read from the ref, no subprocess: the API asks often)."""
-        return str(gitpython().Reference(self.repo, f"refs/remotes/origin/{self.branch}").commit.hexsha)
+        """The branch head as last fetched (no subprocess: the API asks on every request).
+
+        Kept until the ref files change: git replaces a ref by renaming a new file over it, so
+        (inode, mtime) of the loose ref and of packed-refs tell whether any process (a sync, a
+        `git fetch` by hand) has moved it since.
+        """
+        key = tuple(_identity(path) for path in self._ref_files)
+        if self._head is None or self._head[0] != key:
+            ref = gitpython().Reference(self.repo, f"refs/remotes/origin/{self.branch}")
+            self._head = (key, str(ref.commit.hexsha))
+        return self._head[1]
 
     def changes(self, old: str, new: str, folders: list[str]) -> list[Change]:
         """Paths changed between two revisions under the folders (renames detected)."""

@@ -73,3 +73,25 @@ def test_token_is_sent_as_a_header_not_stored(repo: GitRepo, tmp_path: Path) -> 
     assert not (tmp_path / "cache").exists() or "s3cr3t" not in "".join(
         p.read_text(errors="ignore") for p in (tmp_path / "cache").rglob("config")
     )
+
+
+def test_head_follows_the_ref_whoever_moves_it(repo: GitRepo, tmp_path: Path) -> None:
+    """head() is remembered between calls; a fetch by another process, or refs packed by `git gc`, still show."""
+    repo.write("a.yaml", "a: 1\n")
+    first = repo.commit("first")
+    source = GitSource(str(repo.remote), "main", tmp_path / "cache")
+    assert source.fetch() == first
+    assert source.head() == first
+    repo.write("a.yaml", "a: 2\n")
+    second = repo.commit("second")
+    other = GitSource(str(repo.remote), "main", tmp_path / "cache")  # same cache folder, as a second process
+    assert other.fetch() == second
+    assert source.head() == second
+    checkout = tmp_path / "cache" / source.path.name
+    assert (checkout / ".git" / "refs" / "remotes" / "origin" / "main").exists()
+    repo.git("-C", str(checkout), "pack-refs", "--all", "--prune")  # the loose ref goes into packed-refs
+    assert source.head() == second
+    repo.write("a.yaml", "a: 3\n")
+    third = repo.commit("third")
+    assert other.fetch() == third
+    assert source.head() == third
