@@ -113,7 +113,7 @@ def _jinja_message(exc: Any) -> str:
 def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str) -> dict[str, Any]:
     """Set each dotted path to its value. Intermediate keys must exist; the last key may be new
     on a mapping (the result is validated again, so an unknown key is still an error)."""
-    result = copy.deepcopy(doc)
+    result = dict(doc)  # copied along each overwritten path only: the parsed document is shared
     errors: list[SpecError] = []
     for dotted, value in overwrite.items():
         parts = dotted.split(".")
@@ -132,24 +132,23 @@ def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str
     return result
 
 
-def _set_path(doc: Any, parts: list[str], value: Any) -> None:
-    node = doc
+def _set_path(doc: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set the value in `doc` (a fresh top-level copy), copying each container on the way down
+    before changing it, so what the caller's document shares with `doc` is never modified."""
+    node: Any = doc
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise LookupError(f"no index {part} at {where}")
-            if last:
-                node[int(part)] = value
-                return
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            if last:
-                node[part] = value
-                return
-            if part not in node or not isinstance(node[part], dict | list):
-                raise LookupError(f"no mapping or list at {where}")
-            node = node[part]
+            key: int | str = int(part)
         else:
-            raise LookupError(f"{where} is not a mapping or list")
+            key = part
+        if last:
+            node[key] = value
+            return
+        child = node.get(key) if isinstance(node, dict) else node[key]
+        if not isinstance(child, dict | list):
+            raise LookupError(f"no mapping or list at {where}")
+        node[key] = node = list(child) if isinstance(child, list) else dict(child)

@@ -74,6 +74,15 @@ def test_overwrite_by_path_with_list_index() -> None:
     assert spec.workflow.workflow_id == "report-acme"
 
 
+def test_overwrite_leaves_the_document_as_it_was() -> None:
+    """The parsed document is cached and shared between deploys: an overwrite must not leak into the next one."""
+    task = doc(PLAIN)
+    task.render(overwrite={"workflow.workflow_kwargs.args.1.0": 9, "workflow.memo.owner": "data"})
+    spec = task.render()
+    assert spec.workflow.workflow_kwargs.args == ["acme", [1], "p"]
+    assert spec.workflow.memo == {"owner": "platform"}
+
+
 def test_overwrite_result_is_validated_again() -> None:
     errors = spec_errors(
         lambda: doc(PLAIN).render(overwrite={"workflow.workflow_kwargs.start_to_close_timeout": "never"})
@@ -92,6 +101,7 @@ def test_overwrite_result_is_validated_again() -> None:
             "workflow.workflow_kwargs.args.7",
             "path does not exist (no index 7 at workflow.workflow_kwargs.args.7)",
         ),
+        ("workflow.workflow_id.x", "path does not exist (no mapping or list at workflow.workflow_id)"),
         ("name", "'name' cannot be overwritten"),
     ],
 )
