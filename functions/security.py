@@ -23,7 +23,8 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]) -> Claims:
+async def authenticate(svc: Services, token: str | None) -> Claims:
+    """The caller's claims, with the levels the user store holds now (not those in the token)."""
     if svc.users is None:
         return OPEN
     if not token:
@@ -32,15 +33,19 @@ async def claims(svc: ServicesDep, token: Annotated[str | None, Depends(bearer)]
         decoded = decode_token(svc.secret, token)
     except InvalidToken as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
-    # a deleted or demoted user loses access at once; off the loop, as DynamoDB is a network call
-    user = await asyncio.to_thread(svc.users.get, decoded.sub)
+    # a deleted or demoted user loses access at once; off the loop when the store is a network call
+    store = svc.users
+    user = await asyncio.to_thread(store.get, decoded.sub) if store.remote else store.get(decoded.sub)
     if user is None:
         raise ApiError(401, "unauthorized", "unknown user")
     return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 
 def require(level: str):  # type: ignore[no-untyped-def]
-    async def check(who: Annotated[Claims, Depends(claims)]) -> Claims:
+    """One dependency per level (FastAPI resolves each sub-dependency on every request: keep them few)."""
+
+    async def check(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Claims:
+        who = await authenticate(request.app.state.services, token)
         if not who.allows(level):
             raise ApiError(403, "forbidden", f"this needs the {level!r} level")
         return who

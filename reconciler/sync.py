@@ -87,6 +87,7 @@ class Reconciler:
         self.registry = Registry.builtin()
         self.workers = workers
         self._code_hash: str | None = None
+        self._code_revision: str | None = None  # the revision whose code is loaded (deploys ask per call)
         self._documents: dict[str, TaskDocument] = {}
 
     def document(self, path: str, blob: str) -> TaskDocument:
@@ -114,12 +115,15 @@ class Reconciler:
 
     def load_code(self, revision: str, code: str | None = None) -> None:
         """Users' code comes from the repository at the synced (or deployed) revision."""
-        code = code or code_hash(self.source, revision, self.config)
-        if code == self._code_hash or not self.config.code_paths:
+        if not self.config.code_paths or revision == self._code_revision:
             return
-        root = self.source.checkout(revision)
-        self.registry.load_paths([root / p for p in self.config.code_paths], [root / p for p in self.config.code_skips])
-        self._code_hash = code
+        code = code or code_hash(self.source, revision, self.config)
+        if code != self._code_hash:
+            root = self.source.checkout(revision)
+            paths = [root / p for p in self.config.code_paths]
+            self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
+            self._code_hash = code
+        self._code_revision = revision
 
     async def _observe(self, desired: DesiredState, applied: list[Any]) -> Live:
         schedules: set[Target] = set()

@@ -184,6 +184,16 @@ async def test_expired_token_is_refused(api: Api) -> None:
     assert "expired" in body["message"]
 
 
+async def test_a_token_that_was_accepted_is_refused_once_it_expires(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified tokens are remembered per process; their expiry is still checked on every request."""
+    now = int(time.time())
+    token = forge(claims(iat=now, exp=now + 30), "HS256")
+    assert (await api.http.get("/tasks", headers=bearer(token))).status_code == 200
+    monkeypatch.setattr(time, "time", lambda: now + 31.0)
+    body = assert_error(await api.http.get("/tasks", headers=bearer(token)), 401, "unauthorized")
+    assert "expired" in body["message"]
+
+
 async def test_token_without_a_required_claim_is_refused(api: Api) -> None:
     for missing in ("sub", "exp", "iat", "jti", "levels"):
         payload = {k: v for k, v in claims().items() if k != missing}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ def issue_token(secret: str, username: str, levels: list[str], max_age: int) -> 
 
 
 def decode_token(secret: str, token: str) -> Claims:
+    """The token's claims if its signature holds and it has not expired."""
+    claims = _verified(secret, token)
+    if claims.exp <= time.time():
+        raise InvalidToken("token expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=1024)
+def _verified(secret: str, token: str) -> Claims:
+    """Signature and claim checks, once per token: a client sends the same token on every request.
+
+    Only tokens that pass are cached (an exception is never cached), and the result depends on
+    the token and the secret alone, so nothing can be stale but the expiry, checked on every call.
+    """
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "iat", "jti"]})
     except jwt.ExpiredSignatureError:

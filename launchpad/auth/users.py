@@ -10,7 +10,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from launchpad.auth.passwords import hash_password, is_hash, verify_password
 from launchpad.config import AuthenticatorConfig
@@ -37,6 +37,10 @@ class User:
 
 class UserStore(ABC):
     """Users (argon2 hashes only) and login failure counts; SQLite or DynamoDB behind one interface."""
+
+    # whether `get` may wait on the network: the API then calls it off the event loop (a thread hop
+    # costs more than a local SQLite primary-key read, which the API makes on every request)
+    remote: ClassVar[bool] = True
 
     def seed(self, config: AuthenticatorConfig) -> None:
         """Load `base_users`; clear-text passwords are hashed before they are stored."""
@@ -93,6 +97,8 @@ def open_user_store(config: Config) -> UserStore | None:
 
 
 class SqliteUserStore(UserStore):
+    remote = False
+
     def __init__(self, path: str = ":memory:") -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(SCHEMA)
