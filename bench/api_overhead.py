@@ -51,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -64,6 +64,7 @@ import httpx
 import temporalio
 import uvicorn
 from common import BENCH_TASK_YAML, PARITY_FIELDS, Deploy, concurrent, git, log, parse_positive, ratio, started_event
+from rawhttp import Answer, KeepAliveClient
 from temporalio.client import Client
 
 from launchpad.devserver import DevServer, free_port
@@ -117,7 +118,7 @@ class Result:
     python: str
     temporalio: str
     uvicorn: str
-    httpx: str
+    client: str
     cpus: int
     n: int
     block: int
@@ -173,6 +174,7 @@ class ApiProcess:
         if profile is not None:
             command += ["-m", "cProfile", "-o", str(profile)]
         command += ["-m", "launchpad", "api", "--config", str(config), "--port", str(port)]
+        self.address = ("127.0.0.1", port)
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file
         self.log = log_file.open("wb")
@@ -263,12 +265,14 @@ class CpuMeter:
         return snap
 
 
+Call = Callable[[str, str, Any], Awaitable[Any]]  # (method, path, JSON payload) -> the JSON answer
+
+
 class Bench:
     """Prepares each phase's request bodies / start options outside the timed region, then times the calls."""
 
-    def __init__(self, http: httpx.AsyncClient, headers: dict[str, str], client: Client, spec: TaskSpec) -> None:
-        self.http = http
-        self.headers = headers
+    def __init__(self, call: Call, client: Client, spec: TaskSpec) -> None:
+        self.call = call
         self.client = client
         self.spec = spec
         self.workflow = spec.workflow.workflow
@@ -289,10 +293,7 @@ class Bench:
         return (*sides, Side("floor", self._floor)) if floor else sides
 
     async def deploy_api(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await self.http.post(f"/tasks/deploy/{TASK}", json=body, headers=self.headers)
-        if answer.status_code != 200:
-            raise RuntimeError(f"POST /tasks/deploy/{TASK} answered {answer.status_code}: {answer.text}")
-        return answer.json()  # type: ignore[no-any-return]
+        return await self.call("POST", f"/tasks/deploy/{TASK}", body)
 
     async def _api(self, i: int) -> object:
         return await self.deploy_api(self.bodies[i])
@@ -301,10 +302,7 @@ class Bench:
         return await self.client.start_workflow(self.workflow, self.input, **self.direct_options[i])
 
     async def _floor(self, i: int) -> object:
-        answer = await self.http.get(FLOOR_ROUTE, headers=self.headers)
-        if answer.status_code != 200:
-            raise RuntimeError(f"GET {FLOOR_ROUTE} answered {answer.status_code}: {answer.text}")
-        return answer.json()
+        return await self.call("GET", FLOOR_ROUTE, None)
 
 
 def rotated(sides: tuple[Side, ...], turn: int) -> tuple[Side, ...]:
@@ -344,7 +342,22 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         login = await http.post("/auth/token", data={"username": USER[0], "password": USER[1]})
         login.raise_for_status()
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        bench = Bench(http, headers, client, spec)
+        raw = KeepAliveClient(*api.address, headers)
+
+        async def call(method: str, path: str, payload: Any) -> Any:
+            """One request through the chosen client; anything but a 200 stops the run."""
+            answer: Answer | httpx.Response
+            if args.client == "raw":
+                answer = await raw.request(method, path, payload)
+                code, text = answer.status, answer.body.decode(errors="replace")
+            else:
+                answer = await http.request(method, path, json=payload, headers=headers)
+                code, text = answer.status_code, answer.text
+            if code != 200:
+                raise RuntimeError(f"{method} {path} answered {code}: {text}")
+            return answer.json()
+
+        bench = Bench(call, client, spec)
         # The first deploy clones the repository into the API's cache; its answer names the version.
         first = await bench.deploy_api({"overwrite": {"workflow.workflow_id": "api-first"}})
         bench.set_version(str(first["version"]))
@@ -369,6 +382,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
             for side in rotated(bench.prepare(f"conc{number}", args.n), number):
                 with conc_meter.measure(side.name, args.n):
                     throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
+        await raw.close()
 
     seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}
@@ -383,7 +397,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         python=platform.python_version(),
         temporalio=temporalio.__version__,
         uvicorn=uvicorn.__version__,
-        httpx=httpx.__version__,
+        client="bench/rawhttp.py" if args.client == "raw" else f"httpx {httpx.__version__}",
         cpus=os.cpu_count() or 0,
         n=args.n,
         block=args.block,
@@ -437,7 +451,7 @@ def table(r: Result) -> str:
     rows = [
         "API overhead: POST /tasks/deploy/{name} through uvicorn vs direct Client.start_workflow",
         f"API {r.api} (uvicorn {r.uvicorn}, own process, auth on) -> temporal dev server {r.server}; "
-        f"client httpx {r.httpx} keep-alive; temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs",
+        f"client {r.client} keep-alive; temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs",
         f"start options as the server recorded them: {parity} "
         f"(api-seq-0 vs direct-seq-0, {len(PARITY_FIELDS)} fields of the started event)",
         "",
@@ -477,6 +491,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=10, help="concurrent rounds per side")
     parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
     parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="HTTP client of the API side: bench/rawhttp.py (least client CPU) or httpx",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
