@@ -11,25 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
-from launchpad.errors import LaunchpadError, SpecErrors, TemporalUnavailable, UnknownTarget, format_path
-from launchpad.registry import ComponentError
-from launchpad.temporal.runners import AlreadyRunning, NotManaged
-from reconciler.deploy import TaskNotFound
-from reconciler.source import SourceError, UnknownRevision
+from launchpad.errors import LaunchpadError, SpecErrors, format_path
 
 log = logging.getLogger(__name__)
 
-STATUS: dict[type[LaunchpadError], int] = {
-    SpecErrors: 422,
-    UnknownTarget: 404,
-    TaskNotFound: 404,
-    ComponentError: 422,
-    AlreadyRunning: 409,
-    NotManaged: 409,
-    TemporalUnavailable: 503,
-    UnknownRevision: 422,  # before SourceError: the first match wins
-    SourceError: 502,
-}
+STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503, "upstream": 502}  # by error kind
 RPC_STATUS = {
     RPCStatusCode.NOT_FOUND: (404, "not_found"),
     RPCStatusCode.ALREADY_EXISTS: (409, "already_exists"),
@@ -75,9 +61,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LaunchpadError)
     async def launchpad_error(_: Request, exc: LaunchpadError) -> JSONResponse:
-        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
-        details = {"workflow_id": exc.workflow_id} if isinstance(exc, AlreadyRunning) else None
-        return error_response(status, exc.code, str(exc), details)
+        return error_response(STATUS.get(exc.kind, 400), exc.code, str(exc), exc.details())
 
     @app.exception_handler(RPCError)
     async def rpc_error(_: Request, exc: RPCError) -> JSONResponse:

@@ -14,15 +14,27 @@ def format_path(loc: Sequence[str | int]) -> str:
 
 
 class LaunchpadError(Exception):
-    """Base of every error launchpad reports to a user."""
+    """Base of every error launchpad reports to a user.
+
+    `code` is stable and names the error; `kind` says what the user can do about it, for the
+    front ends to map (the API to an HTTP status) without importing every error class:
+    invalid (fix the input), not_found, conflict (the state forbids it now), unavailable
+    (retry later), upstream (a system launchpad depends on failed), error (anything else).
+    """
 
     code = "launchpad_error"
+    kind = "error"
+
+    def details(self) -> Any:
+        """Structured data for the user beyond the message (None when there is none)."""
+        return None
 
 
 class SpecError(LaunchpadError):
     """One problem in one file, at one key path."""
 
     code = "invalid_spec"
+    kind = "invalid"
 
     def __init__(self, file: str, path: str, message: str) -> None:
         self.file = file
@@ -41,6 +53,7 @@ class SpecErrors(LaunchpadError):
     """All the problems found in one or more files, reported together."""
 
     code = "invalid_spec"
+    kind = "invalid"
 
     def __init__(self, errors: Iterable[SpecError]) -> None:
         self.errors = list(errors)
@@ -68,9 +81,11 @@ class TemporalUnavailable(LaunchpadError):
     """A Temporal server could not be reached in the allowed time."""
 
     code = "temporal_unavailable"
+    kind = "unavailable"
 
 
 class UnknownTarget(LaunchpadError):
     """A server or namespace name that the configuration does not define."""
 
     code = "unknown_target"
+    kind = "not_found"

@@ -28,6 +28,7 @@ USER_PACKAGE = "launchpad_user"
 
 class ComponentError(LaunchpadError):
     code = "component_error"
+    kind = "invalid"
 
 
 @dataclass(frozen=True)

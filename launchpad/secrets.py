@@ -31,6 +31,7 @@ _lock = threading.Lock()
 
 class SecretError(LaunchpadError):
     code = "secret_unavailable"
+    kind = "upstream"
 
 
 def is_reference(value: str) -> bool:

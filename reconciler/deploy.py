@@ -18,6 +18,7 @@ TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 class TaskNotFound(LaunchpadError):
     code = "task_not_found"
+    kind = "not_found"
 
 
 @dataclass(frozen=True)

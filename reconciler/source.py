@@ -37,12 +37,14 @@ def gitpython() -> git:  # type: ignore[valid-type]
 
 class SourceError(LaunchpadError):
     code = "source_error"
+    kind = "upstream"
 
 
 class UnknownRevision(SourceError):
     """A revision the repository does not have: the caller's mistake, not the server's."""
 
     code = "unknown_revision"
+    kind = "invalid"
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,14 @@ async def test_deploy_errors_are_json_with_field_paths(api: Api) -> None:
     await (await api.engine.client()).get_workflow_handle(f"{api.prefix}-busy").terminate()
 
 
+async def test_user_mistakes_map_to_their_status(api: Api) -> None:
+    """Each error kind has its status: an unknown revision is the caller's input, an unknown server is not found."""
+    bad_ref = await api.call("POST", "/tasks/deploy/hello", json={"ref": "no-such-branch"})
+    assert bad_ref.status_code == 422 and bad_ref.json()["error"] == "unknown_revision", bad_ref.text
+    no_server = await api.call("GET", "/workflows/anything", params={"server": "nowhere"})
+    assert no_server.status_code == 404 and no_server.json()["error"] == "unknown_target", no_server.text
+
+
 async def test_put_task_commits_pushes_and_deploys(api: Api) -> None:
     sid = f"{api.prefix}-put"
     content = f"""name: fresh

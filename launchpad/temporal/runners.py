@@ -58,17 +58,22 @@ class AlreadyRunning(LaunchpadError):
     """The workflow id is already running; carries the id."""
 
     code = "already_running"
+    kind = "conflict"
 
     def __init__(self, workflow_id: str, run_id: str | None = None) -> None:
         self.workflow_id = workflow_id
         self.run_id = run_id
         super().__init__(f"workflow {workflow_id!r} is already running")
 
+    def details(self) -> dict[str, str]:
+        return {"workflow_id": self.workflow_id}
+
 
 class NotManaged(LaunchpadError):
     """A schedule with that id exists but launchpad did not create it: never touch it."""
 
     code = "schedule_exists"
+    kind = "conflict"
 
 
 @dataclass(frozen=True)
