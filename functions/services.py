@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from launchpad.auth.users import UserStore, open_user_store
 from launchpad.config import Config
 from launchpad.state import StateStore, open_store
 from launchpad.temporal.connections import Connections
-from reconciler.sync import Reconciler
+
+if TYPE_CHECKING:
+    from reconciler.sync import Reconciler
 
 
 @dataclass
@@ -16,9 +19,20 @@ class Services:
     config: Config
     store: StateStore
     connections: Connections
-    reconciler: Reconciler
     users: UserStore | None
     background: set[object] = field(default_factory=set)  # running background syncs, kept referenced
+    _reconciler: Reconciler | None = None
+
+    @property
+    def reconciler(self) -> Reconciler:
+        """Built on first use: the reconciler brings git, the task models and the runners, which
+        routes like login, users, workflows and schedules never need (a Lambda cold start is
+        shorter by their import)."""
+        if self._reconciler is None:
+            from reconciler.sync import Reconciler
+
+            self._reconciler = Reconciler(self.config, self.store, connections=self.connections)
+        return self._reconciler
 
     @classmethod
     def from_config(
@@ -27,9 +41,7 @@ class Services:
         config.resolve_secrets()  # `ssm:` / `secretsmanager:` references, fetched once per process
         store = store or open_store(config)
         connections = connections or Connections(config.temporalio)
-        users = open_user_store(config)
-        reconciler = Reconciler(config, store, connections=connections)
-        return cls(config, store, connections, reconciler, users)
+        return cls(config, store, connections, open_user_store(config))
 
     @property
     def secret(self) -> str:

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
 from launchpad.spec.base import StrictModel
-from launchpad.spec.document import read_yaml, validate
+from launchpad.spec.reading import read_yaml, validate
 from launchpad.types import Duration
 
 DEFAULT_CONFIG_FILE = "launchpad_configs.yaml"

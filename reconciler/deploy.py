@@ -1,4 +1,8 @@
-"""Deploy one task now, from the repository at any revision (the API and the CLI use this)."""
+"""Deploy one task now, from the repository at any revision (the API and the CLI use this).
+
+Finding and naming tasks needs only git; the runners are imported by `deploy_task` itself, so
+the API routes that only read tasks do not load the engine on a Lambda cold start.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launchpad.errors import LaunchpadError
-from launchpad.temporal.runners import DeployResult, runner_for
 from reconciler.source import GitSource
-from reconciler.sync import Reconciler
+
+if TYPE_CHECKING:
+    from launchpad.temporal.runners import DeployResult
+    from reconciler.sync import Reconciler
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -66,6 +72,8 @@ async def deploy_task(
     With `fetch=False` the head is the one last fetched (by the last sync), which saves a
     round trip to the git remote on every deploy.
     """
+    from launchpad.temporal.runners import runner_for  # the engine, only when something deploys
+
     source = reconciler.source
     revision = await current_revision(reconciler, fetch)
     if ref:

@@ -11,7 +11,7 @@ from temporalio.client import ScheduleSpec, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.runners import MARKER
+from launchpad.temporal.memo import MARKER
 
 Target = tuple[str, str]  # (server, namespace)
 

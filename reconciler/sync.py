@@ -21,7 +21,7 @@ from launchpad.config import Config
 from launchpad.errors import LaunchpadError
 from launchpad.registry import Registry
 from launchpad.spec.document import TaskDocument
-from launchpad.state.store import StateStore, SyncRecord
+from launchpad.state.store import StateStore, SyncRecord, new_sync_id
 from launchpad.temporal.connections import Connections
 from reconciler.apply import Applier, ApplyResult
 from reconciler.desired import DesiredState, code_hash, load_desired
@@ -49,10 +49,6 @@ class SyncResult:
     @property
     def writes(self) -> int:
         return sum(1 for o in self.outcomes if o.get("wrote"))
-
-
-def new_sync_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 def source_for(config: Config) -> GitSource:

@@ -11,7 +11,7 @@ from functions.errors import ApiError
 from functions.models import Accepted, PlanResponse, SyncStatus, SyncSummary
 from functions.security import ServicesDep, User
 from functions.services import Services
-from reconciler.sync import new_sync_id
+from launchpad.state.store import new_sync_id
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 

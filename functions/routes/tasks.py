@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path
 
@@ -20,8 +20,10 @@ from functions.models import (
 from functions.security import ServicesDep, SuperUser, User
 from launchpad.errors import SpecErrors
 from launchpad.render import Path as KeyPath
-from launchpad.spec.document import TaskDocument
 from reconciler.deploy import TaskNotFound, check_name, current_revision, deploy_task, find_task
+
+if TYPE_CHECKING:
+    from launchpad.spec.document import TaskDocument
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 TaskName = Annotated[str, Path(max_length=128, description="the task's name (its file name without .yaml)")]
@@ -128,6 +130,8 @@ async def _commit_and_sync(
 async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: TaskName) -> CommitResponse:
     """Write the task file by a commit (author: you), push, then sync. Git stays the source of truth."""
     path = await _task_path(svc, name)
+    from launchpad.spec.document import TaskDocument  # the task models: loaded by the routes that parse
+
     TaskDocument.parse(body.content, path, svc.reconciler.env)  # refuse what would not validate
     message = body.message or f"launchpad: update {name}"
     return await _commit_and_sync(svc, who.sub, path, name, body.content, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -10,13 +11,18 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from functions.models import Accepted, ScheduleInfo, SignalRequest, WorkflowInfo
 from functions.security import ServicesDep, SuperUser, User
 from launchpad.registry import Registry
-from launchpad.temporal.runners import MARKER
+from launchpad.temporal.memo import MARKER
 
 workflows = APIRouter(prefix="/workflows", tags=["workflows"])
 schedules = APIRouter(prefix="/schedules", tags=["schedules"])
-BUILTIN = Registry.builtin().names("workflow")
 Id = Annotated[str, Path(min_length=1, max_length=1000)]
 Operation = Annotated[str, Path(pattern="^(pause|unpause|trigger)$")]
+
+
+@functools.cache
+def builtin_workflows() -> frozenset[str]:
+    """The built-in workflows (they answer the `status` query); the engine is loaded on first need."""
+    return frozenset(Registry.builtin().names("workflow"))
 
 
 async def target_client(
@@ -36,7 +42,7 @@ async def describe_workflow(client: ClientDep, _: User, workflow_id: Id) -> dict
     handle = client.get_workflow_handle(workflow_id)
     described = await handle.describe()
     query_status = None
-    if described.workflow_type in BUILTIN:
+    if described.workflow_type in builtin_workflows():
         try:
             query_status = await handle.query("status")
         except Exception:  # a closed workflow whose worker is gone cannot answer; describe still does

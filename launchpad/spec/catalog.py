@@ -9,7 +9,8 @@ from pathlib import Path
 
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import is_templated
-from launchpad.spec.document import TaskDocument, read_yaml, worker_from_raw
+from launchpad.spec.document import TaskDocument, worker_from_raw
+from launchpad.spec.reading import read_yaml
 from launchpad.spec.worker import WorkerSpec
 
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -11,41 +11,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import Path, apply_overwrite, inject_env, is_templated, render_template
+from launchpad.spec.reading import read_yaml, validate
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 
-M = TypeVar("M", bound=BaseModel)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REFUSED_TEMPLATE = "this task is not a template (template: false): template_args are refused"
 _REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overwrite is refused"
-
-
-def read_yaml(text: str, file: str) -> dict[str, Any]:
-    """Parse one YAML mapping; syntax errors name the line."""
-    try:
-        doc = yaml.load(text, Loader=_LOADER)  # a safe loader, the C one when built
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "<yaml>"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecErrors([SpecError(file, where, f"invalid YAML: {problem}")]) from None
-    if not isinstance(doc, dict):
-        raise SpecErrors([SpecError(file, "<root>", "the file must hold a YAML mapping")])
-    return doc
-
-
-def validate(model: type[M], doc: Any, file: str) -> M:
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        raise SpecErrors.from_validation(file, exc) from None
 
 
 def _check_name(doc: dict[str, Any], file: str, required: bool) -> str:

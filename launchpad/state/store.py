@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,10 @@ class AppliedObject:
     reason: str = ""
     error: str | None = None
     updated_at: datetime | None = None
+
+
+def new_sync_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass

@@ -45,12 +45,12 @@ from launchpad.spec.base import model_hash
 from launchpad.spec.schedule import CalendarSpec
 from launchpad.spec.task import TaskSpec
 from launchpad.temporal.connections import Connections
+from launchpad.temporal.memo import MARKER, marker
 from launchpad.temporal.workflows import retry_policy
 
 if TYPE_CHECKING:
     from launchpad.registry import Registry
 
-MARKER = "launchpad"
 DEFAULT_TEMP_WORKER_TIMEOUT = timedelta(minutes=5)
 
 
@@ -93,10 +93,6 @@ class DeployResult:
 def spec_hash(task: TaskSpec) -> str:
     """A stable hash of the rendered task: the server rewrites schedules, so compare this."""
     return model_hash(task)
-
-
-def marker(task: TaskSpec, version: str | None, digest: str | None = None) -> dict[str, Any]:
-    return {"task": task.name, "version": version, **({"hash": digest} if digest else {})}
 
 
 def workflow_input(task: TaskSpec) -> dict[str, Any]:
