@@ -3,8 +3,10 @@
 One run sets everything up itself: a Temporal dev server, a git repository (a bare remote and a
 work clone) holding one task file with `overwritable: true`, a configuration file with auth on
 (one user), and the HTTP API as a separate process (`python -m launchpad api --config ... --port
-...`, uvicorn serving `functions.app.create_app(config)`). The client logs in once and reuses the
-bearer token over one keep-alive `httpx.AsyncClient`. Each API deploy sends
+...`, uvicorn serving `functions.app.create_app(config)`). The client logs in once (httpx) and
+reuses the bearer token over keep-alive connections of `bench/rawhttp.py`, a minimal HTTP/1.1
+client whose CPU per request is a tenth of httpx's (`--client httpx` to use httpx instead: on a
+2-core machine, the client's CPU is taken from the server it measures). Each API deploy sends
 `{"overwrite": {"workflow.workflow_id": "api-<phase>-<i>"}}`, so every workflow id is unique.
 
 The direct side starts the same workflow from this process with `Client.start_workflow`, on the
@@ -31,7 +33,7 @@ Temporal). API minus floor is roughly what the deploy route itself costs on top 
 No worker runs: the workflows are only started. The script exits 0 whether or not the targets
 hold (it is a measurement) and says which do.
 
-    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--json] [--profile FILE]
+    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--json] [--profile FILE]
 
 `--profile FILE` runs the API process under cProfile (slower; for finding where the time goes):
 `python -c "import pstats; pstats.Stats('FILE').sort_stats('tottime').print_stats(30)"`.
