@@ -65,7 +65,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import httpx
 import temporalio
 import uvicorn
-from common import BENCH_TASK_YAML, PARITY_FIELDS, Deploy, concurrent, git, log, parse_positive, ratio, started_event
+from common import (
+    BENCH_TASK_YAML,
+    COMPARISON,
+    PARITY_FIELDS,
+    Deploy,
+    comparison_parser,
+    concurrent,
+    git,
+    log,
+    parse_positive,
+    ratio,
+    started_event,
+)
 from rawhttp import Answer, KeepAliveClient
 from temporalio.client import Client
 
@@ -487,23 +499,17 @@ def table(r: Result) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=200, help="deploys per side (per round when concurrent)")
-    parser.add_argument("--concurrency", type=int, default=32, help="deploys in flight when concurrent")
-    parser.add_argument("--rounds", type=int, default=10, help="concurrent rounds per side")
-    parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
-    parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
+    parser = comparison_parser(__doc__, n=200, rounds=10)
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
         default="raw",
         help="HTTP client of the API side: bench/rawhttp.py (least client CPU) or httpx",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
     )
-    return parse_positive(parser, argv, ("n", "concurrency", "rounds", "block", "warmup"))
+    return parse_positive(parser, argv, COMPARISON)
 
 
 def main(argv: list[str] | None = None) -> int:

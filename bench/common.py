@@ -72,6 +72,22 @@ description: {description} (started only, no worker)
 """
 
 
+def comparison_parser(doc: str | None, n: int, rounds: int) -> argparse.ArgumentParser:
+    """The options of the benchmarks that compare two ways of starting workflows, sequentially
+    then concurrently; callers add their own and parse with `parse_positive(..., COMPARISON)`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--n", type=int, default=n, help="deploys per side (per round when concurrent)")
+    parser.add_argument("--concurrency", type=int, default=32, help="deploys in flight when concurrent")
+    parser.add_argument("--rounds", type=int, default=rounds, help="concurrent rounds per side")
+    parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
+    parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+COMPARISON = ("n", "concurrency", "rounds", "block", "warmup")  # the options of comparison_parser that must be >= 1
+
+
 def parse_positive(
     parser: argparse.ArgumentParser, argv: list[str] | None, names: tuple[str, ...]
 ) -> argparse.Namespace:

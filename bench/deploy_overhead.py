@@ -35,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import temporalio
 from common import (
     BENCH_TASK_YAML,
+    COMPARISON,
     PARITY_FIELDS,
     Deploy,
+    comparison_parser,
     concurrent,
     log,
     parse_positive,
@@ -251,14 +253,7 @@ def table(r: Result) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=300, help="deploys per side (per round when concurrent)")
-    parser.add_argument("--concurrency", type=int, default=32, help="deploys in flight when concurrent")
-    parser.add_argument("--rounds", type=int, default=20, help="concurrent rounds per side")
-    parser.add_argument("--block", type=int, default=10, help="sequential deploys per alternating block")
-    parser.add_argument("--warmup", type=int, default=20, help="uncounted sequential deploys per side")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parse_positive(parser, argv, ("n", "concurrency", "rounds", "block", "warmup"))
+    return parse_positive(comparison_parser(__doc__, n=300, rounds=20), argv, COMPARISON)
 
 
 def main(argv: list[str] | None = None) -> int:

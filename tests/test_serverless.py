@@ -37,10 +37,10 @@ def osls_env(**extra: str) -> dict[str, str]:
     return {**env, "VIRTUAL_ENV": sys.prefix, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", **extra}
 
 
-def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
-    out = tmp_path / "package"
-    done = subprocess.run(
-        [str(OSLS), "package", "--package", str(out), "--param", "reconcileRate=rate(10 minutes)"],
+def osls_package(out: Path, param: str) -> subprocess.CompletedProcess[str]:
+    """`osls package` into `out` with one `--param`; no AWS credentials involved."""
+    return subprocess.run(
+        [str(OSLS), "package", "--package", str(out), "--param", param],
         cwd=ROOT,
         env=osls_env(),
         capture_output=True,
@@ -48,6 +48,11 @@ def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
         timeout=300,
         check=False,
     )
+
+
+def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
+    out = tmp_path / "package"
+    done = osls_package(out, "reconcileRate=rate(10 minutes)")
     assert done.returncode == 0, done.stdout + done.stderr
     stack = json.loads((out / "cloudformation-template-update-stack.json").read_text())
     resources = {name: r["Type"] for name, r in stack["Resources"].items()}
@@ -70,15 +75,7 @@ def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
     files = listing.stdout.split()
     assert "functions/handler.py" in files and "launchpad/config.py" in files
     assert not [f for f in files if f.startswith(("tests/", "node_modules/", ".venv/", "bench/"))]
-    disabled = subprocess.run(
-        [str(OSLS), "package", "--package", str(tmp_path / "off"), "--param", "reconcileEnabled=false"],
-        cwd=ROOT,
-        env=osls_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    disabled = osls_package(tmp_path / "off", "reconcileEnabled=false")
     assert disabled.returncode == 0, disabled.stderr
     off = json.loads((tmp_path / "off" / "cloudformation-template-update-stack.json").read_text())
     assert off["Resources"]["ReconcileEventsRuleSchedule1"]["Properties"]["State"] == "DISABLED"
