@@ -263,6 +263,10 @@ class GitSource:
         return self.fetch()
 
     def resolve(self, ref: str) -> str:
+        """The commit a ref names; a ref git cannot even be given (a NUL byte, a leading `-` that
+        would read as an option) is as unknown as one it does not have."""
+        if not ref or ref.startswith("-") or any(ord(c) < 0x20 or c == "\x7f" for c in ref):
+            raise UnknownRevision(f"unknown revision {ref!r}")
         try:
             return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")
         except gitpython().GitCommandError:

@@ -120,6 +120,9 @@ async def test_user_mistakes_map_to_their_status(api: Api) -> None:
     """Each error kind has its status: an unknown revision is the caller's input, an unknown server is not found."""
     bad_ref = await api.call("POST", "/tasks/deploy/hello", json={"ref": "no-such-branch"})
     assert bad_ref.status_code == 422 and bad_ref.json()["error"] == "unknown_revision", bad_ref.text
+    for unusable in ("\x00", "--all", "main\nHEAD"):  # git could not be given these at all
+        refused = await api.call("POST", "/tasks/deploy/hello", json={"ref": unusable})
+        assert refused.status_code == 422 and refused.json()["error"] == "unknown_revision", refused.text
     no_server = await api.call("GET", "/workflows/anything", params={"server": "nowhere"})
     assert no_server.status_code == 404 and no_server.json()["error"] == "unknown_target", no_server.text
 
