@@ -11,8 +11,12 @@ Two measurements in one run:
   (`time.process_time()`, less sensitive to other load on the machine than elapsed time) and the
   wall time of the whole child process (start-up and exit included). A third child per round
   (outside the target) imports the baseline first, then groups of modules one after the other,
-  and reports the CPU time each group adds: where the extra import time goes. One uncounted
-  warm-up child per side runs first, so bytecode is compiled. Fresh processes still read the
+  and reports the CPU time each group adds: where the extra import time goes. The project's own
+  packages are compiled to bytecode first (`compileall`), as the Lambda package and image ship
+  them (docs/lambda.md): a child cannot be relied on to write bytecode (`PYTHONDONTWRITEBYTECODE`
+  may be set, and is on the machine these figures come from), and without it the handler side
+  would compile its own modules in every round while the dependencies come precompiled by pip.
+  One uncounted warm-up child per side runs first. Fresh processes still read the
   modules from the OS file cache (warm after the first child), as a new Lambda container's reads
   are not: the absolute figures are lower than on Lambda; the ratio is the comparable part.
   The children see what the Lambda package holds: the runtime dependencies of pyproject.toml
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import compileall
 import contextlib
 import cProfile
 import importlib
@@ -86,6 +91,7 @@ IMPORT_TARGET = 1.20  # handler / baseline median import time, at most
 WARM_TARGET_MS = 5.0  # median warm GET /tasks through the handler, at most
 BASELINE = ("fastapi", "mangum", "temporalio.client")
 HANDLER = ("functions.handler",)
+PROJECT = ("launchpad", "functions", "reconciler")  # this repository's packages
 # Imported in this order on top of the baseline, each group's increment timed: the sum is the
 # handler's extra import time. These are what `functions.handler` imports, in the order it does.
 BREAKDOWN = (
@@ -214,7 +220,7 @@ def packaged_prelude() -> tuple[str, list[str]]:
     hidden_modules, hidden_dists = set(), set()
     for module, dists in importlib.metadata.packages_distributions().items():
         names = {canonicalize_name(d) for d in dists}
-        if module not in ("launchpad", "functions", "reconciler") and not names & keep:
+        if module not in PROJECT and not names & keep:
             hidden_modules.add(module)
             hidden_dists |= names
     code = (
@@ -263,9 +269,18 @@ def breakdown_code() -> str:
     )
 
 
+def compile_project() -> None:
+    """Bytecode for the project's packages, as the Lambda package ships it (pip did the dependencies').
+    Timestamp-checked `.pyc` files in `__pycache__` (ignored by git): an edit still invalidates them."""
+    for package in PROJECT:
+        if not compileall.compile_dir(ROOT / package, quiet=1):
+            raise RuntimeError(f"{package} does not compile")
+
+
 def measure_imports(rounds: int, prelude: str = "") -> dict[str, Any]:
     """Alternating fresh-process imports: per side the in-child import and CPU times, and wall times.
     `prelude` runs first in every child (untimed)."""
+    compile_project()
     sides = {"handler": prelude + import_code(HANDLER), "baseline": prelude + import_code(BASELINE)}
     for name, code in sides.items():  # uncounted: compiles bytecode, fills the file cache
         log(f"import warm-up: {name}")
