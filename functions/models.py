@@ -1,7 +1,5 @@
 """Request and response models of the API (what /openapi.json documents)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 
@@ -155,7 +153,7 @@ class ObjectStatus(BaseModel):
 
 class SyncStatus(BaseModel):
     objects: list[ObjectStatus]
-    last_sync: SyncSummary | None = None
+    last_sync: "SyncSummary | None" = None
 
 
 class SyncSummary(BaseModel):

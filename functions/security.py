@@ -1,7 +1,5 @@
 """Bearer-token auth as FastAPI dependencies; levels are hierarchical (`super user` ⊇ `user`)."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Annotated
 

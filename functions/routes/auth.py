@@ -1,7 +1,5 @@
 """Log in: `POST /auth/token` with a form (OAuth2 password flow, as Swagger sends it) or JSON."""
 
-from __future__ import annotations
-
 import asyncio
 
 from fastapi import APIRouter, Request

@@ -1,7 +1,5 @@
 """Health (no auth) and user management (super users)."""
 
-from __future__ import annotations
-
 import asyncio
 from datetime import timedelta
 from typing import Annotated

@@ -1,10 +1,8 @@
 """Servers and namespaces from the configuration; worker specs and their pollers."""
 
-from __future__ import annotations
-
 import asyncio
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path
 from temporalio.api.enums.v1 import TaskQueueType
@@ -14,8 +12,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from functions.models import NamespaceRequest, NamespaceResponse, ServerInfo, WorkerInfo
 from functions.security import ServicesDep, SuperUser, User
 from launchpad.config import NamespaceConfig
-from launchpad.spec.worker import WorkerSpec
-from reconciler.deploy import current_revision
+
+if TYPE_CHECKING:
+    from launchpad.spec.worker import WorkerSpec
 
 router = APIRouter(tags=["servers"])
 
@@ -66,6 +65,7 @@ async def register_namespace(
 async def list_workers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
     """Worker files at the branch head and, per task queue, how many workers poll it now."""
     from launchpad.spec.catalog import parse_file  # with the task models: only for the routes that read files
+    from reconciler.deploy import current_revision
 
     rec = svc.reconciler
     revision = await current_revision(rec)
@@ -95,7 +95,7 @@ async def list_workers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
     return out
 
 
-async def _pollers(svc: ServicesDep, spec: WorkerSpec) -> int | None:
+async def _pollers(svc: ServicesDep, spec: "WorkerSpec") -> int | None:
     try:
         client = await svc.connections.client(spec.server, spec.namespace)
         described = await client.workflow_service.describe_task_queue(

@@ -1,7 +1,5 @@
 """Sync: trigger, status, plan, history."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Any
 

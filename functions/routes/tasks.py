@@ -1,7 +1,5 @@
 """Tasks, read from the repository: list, show (redacted), versions, deploy, write, delete."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,7 +39,7 @@ def redact(doc: Any, injected: frozenset[KeyPath], path: KeyPath = ()) -> Any:
     return doc
 
 
-def summary(doc: TaskDocument) -> dict[str, Any]:
+def summary(doc: "TaskDocument") -> dict[str, Any]:
     workflow = doc.doc.get("workflow") or {}
     return {
         "name": doc.name,

@@ -1,7 +1,5 @@
 """Workflows and schedules in Temporal, by id; `server` and `namespace` default by the config's rules."""
 
-from __future__ import annotations
-
 import functools
 from typing import Annotated, Any
 
@@ -10,7 +8,6 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from functions.models import Accepted, ScheduleInfo, SignalRequest, WorkflowInfo
 from functions.security import ServicesDep, SuperUser, User
-from launchpad.registry import Registry
 from launchpad.temporal.memo import MARKER
 
 workflows = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -22,6 +19,8 @@ Operation = Annotated[str, Path(pattern="^(pause|unpause|trigger)$")]
 @functools.cache
 def builtin_workflows() -> frozenset[str]:
     """The built-in workflows (they answer the `status` query); the engine is loaded on first need."""
+    from launchpad.registry import Registry
+
     return frozenset(Registry.builtin().names("workflow"))
 
 

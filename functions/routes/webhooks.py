@@ -5,8 +5,6 @@ else; a delivery id seen before is acknowledged and ignored; only pushes to the 
 branch count. Answers 202 at once: the sync runs in the background.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import json
