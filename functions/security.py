@@ -10,7 +10,6 @@ from functions.errors import ApiError
 from functions.services import Services
 from launchpad.auth.tokens import Claims, InvalidToken, decode_token
 
-bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 OPEN = Claims("anonymous", ("user", "super user"), 0, "")  # when no authenticator is configured
 
 
@@ -39,17 +38,20 @@ async def authenticate(svc: Services, token: str | None) -> Claims:
     return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 
-def require(level: str):  # type: ignore[no-untyped-def]
-    """One dependency per level (FastAPI resolves each sub-dependency on every request: keep them few)."""
+class Require(OAuth2PasswordBearer):
+    """The bearer-token scheme (what /docs' Authorize button fills in) that also checks the level:
+    one dependency per route instead of a scheme plus a checker (FastAPI solves each on every request)."""
 
-    async def check(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Claims:
-        who = await authenticate(request.app.state.services, token)
-        if not who.allows(level):
-            raise ApiError(403, "forbidden", f"this needs the {level!r} level")
+    def __init__(self, level: str) -> None:
+        super().__init__(tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False)
+        self.level = level
+
+    async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
+        who = await authenticate(request.app.state.services, await super().__call__(request))
+        if not who.allows(self.level):
+            raise ApiError(403, "forbidden", f"this needs the {self.level!r} level")
         return who
 
-    return check
 
-
-User = Annotated[Claims, Depends(require("user"))]
-SuperUser = Annotated[Claims, Depends(require("super user"))]
+User = Annotated[Claims, Depends(Require("user"))]
+SuperUser = Annotated[Claims, Depends(Require("super user"))]
