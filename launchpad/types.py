@@ -7,6 +7,7 @@ mappings of the original launchpad templates.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -18,7 +19,12 @@ _COMPACT = re.compile(r"(\d+(?:\.\d+)?)(ms|w|d|h|m|s)")
 _COMPACT_FULL = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|w|d|h|m|s))+")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DICT_KEYS = {"weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds"}
-_ISO = TypeAdapter(timedelta)
+
+
+@functools.cache
+def _iso() -> TypeAdapter[timedelta]:
+    """pydantic's ISO 8601 duration parser, built when a file first spells a duration that way."""
+    return TypeAdapter(timedelta)
 
 
 def parse_duration(value: Any) -> Any:
@@ -39,7 +45,7 @@ def parse_duration(value: Any) -> Any:
         if _COMPACT_FULL.fullmatch(text):
             return timedelta(seconds=sum(float(n) * _UNITS[unit] for n, unit in _COMPACT.findall(text)))
         try:
-            return _ISO.validate_python(text)
+            return _iso().validate_python(text)
         except ValueError:
             raise ValueError(f"invalid duration {value!r}: use seconds, ISO 8601 (PT1H30M) or 1h30m") from None
     return value
