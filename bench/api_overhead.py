@@ -78,7 +78,7 @@ from common import (
     ratio,
     started_event,
 )
-from rawhttp import Answer, KeepAliveClient
+from rawhttp import Answer, BlockingClient, KeepAliveClient
 from temporalio.client import Client
 
 from launchpad.devserver import DevServer, free_port
@@ -279,7 +279,7 @@ class CpuMeter:
         return snap
 
 
-Call = Callable[[str, str, Any], Awaitable[Any]]  # (method, path, JSON payload) -> the JSON answer
+Call = Callable[[str, str, Any, bool], Awaitable[Any]]  # (method, path, JSON payload, sequential) -> the JSON answer
 
 
 class Bench:
@@ -294,20 +294,22 @@ class Bench:
         self.options: dict[str, Any] = {}
         self.bodies: list[dict[str, Any]] = []
         self.direct_options: list[dict[str, Any]] = []
+        self.sequential = True
 
     def set_version(self, version: str) -> None:
         """The version the API deploys with (the task file's blob): the direct side uses it too."""
         self.options = start_options(self.spec, version)
 
-    def prepare(self, phase: str, n: int, floor: bool = True) -> tuple[Side, ...]:
+    def prepare(self, phase: str, n: int, floor: bool = True, sequential: bool = True) -> tuple[Side, ...]:
         """N API bodies and N direct option sets, ids `api-<phase>-<i>` / `direct-<phase>-<i>`."""
+        self.sequential = sequential
         self.bodies = [{"overwrite": {"workflow.workflow_id": f"api-{phase}-{i}"}} for i in range(n)]
         self.direct_options = [{**self.options, "id": f"direct-{phase}-{i}"} for i in range(n)]
         sides = (Side("api", self._api), Side("direct", self._direct))
         return (*sides, Side("floor", self._floor)) if floor else sides
 
     async def deploy_api(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", f"/tasks/deploy/{TASK}", body)
+        return await self.call("POST", f"/tasks/deploy/{TASK}", body, self.sequential)
 
     async def _api(self, i: int) -> object:
         return await self.deploy_api(self.bodies[i])
@@ -316,7 +318,7 @@ class Bench:
         return await self.client.start_workflow(self.workflow, self.input, **self.direct_options[i])
 
     async def _floor(self, i: int) -> object:
-        return await self.call("GET", FLOOR_ROUTE, None)
+        return await self.call("GET", FLOOR_ROUTE, None, self.sequential)
 
 
 def rotated(sides: tuple[Side, ...], turn: int) -> tuple[Side, ...]:
@@ -356,13 +358,14 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         login = await http.post("/auth/token", data={"username": USER[0], "password": USER[1]})
         login.raise_for_status()
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        raw = KeepAliveClient(*api.address, headers)
+        raw, one = KeepAliveClient(*api.address, headers), BlockingClient(*api.address, headers)
 
-        async def call(method: str, path: str, payload: Any) -> Any:
-            """One request through the chosen client; anything but a 200 stops the run."""
+        async def call(method: str, path: str, payload: Any, sequential: bool) -> Any:
+            """One request through the chosen client; anything but a 200 stops the run. Sequential
+            calls of the raw client block on a socket: nothing else is in flight meanwhile."""
             answer: Answer | httpx.Response
             if args.client == "raw":
-                answer = await raw.request(method, path, payload)
+                answer = one.request(method, path, payload) if sequential else await raw.request(method, path, payload)
                 code, text = answer.status, answer.body.decode(errors="replace")
             else:
                 answer = await http.request(method, path, json=payload, headers=headers)
@@ -379,7 +382,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         warm = args.concurrency * CONCURRENT_WARMUP
         log(f"warm-up: {args.warmup} sequential + {warm} concurrent deploys per side")
         await sequential(bench.prepare("warm", args.warmup), args.warmup, block=1)
-        for side in bench.prepare("warmc", warm, floor=False):
+        for side in bench.prepare("warmc", warm, floor=False, sequential=False):
             await concurrent(side.deploy, warm, args.concurrency)
 
         log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
@@ -393,10 +396,11 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         throughputs: dict[str, list[float]] = {"api": [], "direct": [], "floor": []}
         for number in range(args.rounds):
             log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
-            for side in rotated(bench.prepare(f"conc{number}", args.n), number):
+            for side in rotated(bench.prepare(f"conc{number}", args.n, sequential=False), number):
                 with conc_meter.measure(side.name, args.n):
                     throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
         await raw.close()
+        one.close()
 
     seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}
