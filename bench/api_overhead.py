@@ -6,7 +6,8 @@ work clone) holding one task file with `overwritable: true`, a configuration fil
 ...`, uvicorn serving `functions.app.create_app(config)`). The client logs in once (httpx) and
 reuses the bearer token over keep-alive connections of `bench/rawhttp.py`, a minimal HTTP/1.1
 client whose CPU per request is a tenth of httpx's (`--client httpx` to use httpx instead: on a
-2-core machine, the client's CPU is taken from the server it measures). Each API deploy sends
+2-core machine, the client's CPU is taken from the server it measures): a blocking socket for the
+sequential phase, asyncio streams for the concurrent one. Each API deploy sends
 `{"overwrite": {"workflow.workflow_id": "api-<phase>-<i>"}}`, so every workflow id is unique.
 
 The direct side starts the same workflow from this process with `Client.start_workflow`, on the
