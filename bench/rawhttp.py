@@ -33,6 +33,10 @@ class Answer:
         return json.loads(self.body)
 
 
+def header_lines(headers: dict[str, str] | None) -> str:
+    return "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+
+
 def encode(host: str, headers: str, method: str, path: str, payload: Any) -> bytes:
     body = b"" if payload is None else json.dumps(payload).encode()
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {len(body)}\r\n"
@@ -70,7 +74,7 @@ class KeepAliveClient:
 
     def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
-        self.headers = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.headers = header_lines(headers)
         self.idle: list[_Connection] = []
 
     async def _connection(self) -> _Connection:
@@ -109,7 +113,7 @@ class BlockingClient:
 
     def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
-        self.headers = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.headers = header_lines(headers)
         self.sock: socket.socket | None = None
         self.used = 0.0
 
