@@ -41,6 +41,9 @@ def api(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="a log line per request (off when a proxy logs them)")
+    ] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, Swagger at /docs)."""
     import uvicorn
@@ -49,7 +52,7 @@ def api(
 
     cfg = config_or_exit(config)
     _refuse_open_api(cfg, host)
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info", access_log=access_log)
 
 
 def start(
