@@ -34,7 +34,7 @@ Temporal). API minus floor is roughly what the deploy route itself costs on top 
 No worker runs: the workflows are only started. The script exits 0 whether or not the targets
 hold (it is a measurement) and says which do.
 
-    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--json] [--profile FILE]
+    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--no-access-log] [--json] [--profile FILE]
 
 `--profile FILE` runs the API process under cProfile (slower; for finding where the time goes):
 `python -c "import pstats; pstats.Stats('FILE').sort_stats('tottime').print_stats(30)"`.
@@ -134,6 +134,7 @@ class Result:
     temporalio: str
     uvicorn: str
     client: str
+    access_log: bool
     cpus: int
     n: int
     block: int
@@ -184,11 +185,12 @@ def make_repository(root: Path) -> Path:
 class ApiProcess:
     """`python -m launchpad api` in a child process, output to a log file; SIGINT to stop."""
 
-    def __init__(self, config: Path, port: int, log_file: Path, profile: Path | None) -> None:
+    def __init__(self, config: Path, port: int, log_file: Path, profile: Path | None, access_log: bool) -> None:
         command = [sys.executable]
         if profile is not None:
             command += ["-m", "cProfile", "-o", str(profile)]
         command += ["-m", "launchpad", "api", "--config", str(config), "--port", str(port)]
+        command += [] if access_log else ["--no-access-log"]
         self.address = ("127.0.0.1", port)
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file
@@ -417,6 +419,7 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
         temporalio=temporalio.__version__,
         uvicorn=uvicorn.__version__,
         client="bench/rawhttp.py" if args.client == "raw" else f"httpx {httpx.__version__}",
+        access_log=args.access_log,
         cpus=os.cpu_count() or 0,
         n=args.n,
         block=args.block,
@@ -469,7 +472,8 @@ def table(r: Result) -> str:
     all_hold = r.seq_pass and r.conc_pass
     rows = [
         "API overhead: POST /tasks/deploy/{name} through uvicorn vs direct Client.start_workflow",
-        f"API {r.api} (uvicorn {r.uvicorn}, own process, auth on) -> temporal dev server {r.server}; "
+        f"API {r.api} (uvicorn {r.uvicorn}, own process, auth on, access log {'on' if r.access_log else 'off'}) "
+        f"-> temporal dev server {r.server}; "
         f"client {r.client} keep-alive; temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs",
         f"start options as the server recorded them: {parity} "
         f"(api-seq-0 vs direct-seq-0, {len(PARITY_FIELDS)} fields of the started event)",
@@ -512,6 +516,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="HTTP client of the API side: bench/rawhttp.py (least client CPU) or httpx",
     )
     parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="start the API with `--no-access-log` (its default logs a line per request)",
+    )
+    parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
     )
     return parse_positive(parser, argv, COMPARISON)
@@ -538,7 +548,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             log("starting the API (python -m launchpad api)")
-            api = ApiProcess(config, free_port(), root / "api.log", args.profile.resolve() if args.profile else None)
+            profile = args.profile.resolve() if args.profile else None
+            api = ApiProcess(config, free_port(), root / "api.log", profile, args.access_log)
             try:
                 result = asyncio.run(measure(server, api, args))
             except BaseException:
