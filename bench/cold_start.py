@@ -141,6 +141,7 @@ class Result:
     import_median_ms_handler: float
     import_median_ms_baseline: float
     import_ratio: float
+    import_round_ratios: list[float]  # handler / baseline within each round (the two children run back to back)
     import_target: float
     import_pass: bool
     cpu_median_ms_handler: float
@@ -560,6 +561,10 @@ def run(args: argparse.Namespace) -> Result:
         import_median_ms_handler=ms(inside["handler"]),
         import_median_ms_baseline=ms(inside["baseline"]),
         import_ratio=round(import_ratio, 4),
+        import_round_ratios=[
+            round(ratio(h, b), 3)
+            for h, b in zip(imports["inside"]["handler"], imports["inside"]["baseline"], strict=True)
+        ],
         import_target=IMPORT_TARGET,
         import_pass=import_ratio <= IMPORT_TARGET,
         cpu_median_ms_handler=ms(cpu["handler"]),
@@ -617,6 +622,8 @@ def table(r: Result) -> str:
         f"  baseline: {', '.join(BASELINE)}",
         f"  per round (ms), handler:  {', '.join(f'{v * 1000:.0f}' for v in r.import_s_handler)}",
         f"  per round (ms), baseline: {', '.join(f'{v * 1000:.0f}' for v in r.import_s_baseline)}",
+        f"  ratio per round:          {', '.join(f'{v:.2f}' for v in r.import_round_ratios)} "
+        f"(median {statistics.median(r.import_round_ratios):.3f})",
         f"{'same, nothing hidden':28}{r.import_median_ms_handler_venv:>9.1f} ms{r.import_median_ms_baseline_venv:>9.1f} ms"
         f"{r.import_ratio_venv:>9.3f}   (not the target: the test tools are not in the Lambda package)",
         f"where the extra {extra:.0f} ms of import CPU time go (median increments, imported in this order "
