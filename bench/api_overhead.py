@@ -31,10 +31,13 @@ A third side, measured the same way but outside the targets, is the HTTP floor: 
 through the same uvicorn, client and token (auth, routing, a SQLite read, JSON; no git, no
 Temporal). API minus floor is roughly what the deploy route itself costs on top of the HTTP hop.
 
-No worker runs: the workflows are only started. The script exits 0 whether or not the targets
+`--temporal-rtt-ms MS` puts `bench/latency_proxy.py` between both sides and the dev server, adding
+MS of round trip to every Temporal call, as a server in another host or region would (outside
+the issue's target, which is against the local dev server; the proxy's own forwarding time adds
+to the round trip too). No worker runs: the workflows are only started. The script exits 0 whether or not the targets
 hold (it is a measurement) and says which do.
 
-    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--no-access-log] [--json] [--profile FILE]
+    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--no-access-log] [--temporal-rtt-ms MS] [--json] [--profile FILE]
 
 `--profile FILE` runs the API process under cProfile (slower; for finding where the time goes):
 `python -c "import pstats; pstats.Stats('FILE').sort_stats('tottime').print_stats(30)"`.
@@ -79,6 +82,7 @@ from common import (
     ratio,
     started_event,
 )
+from latency_proxy import latency_proxy
 from rawhttp import Answer, BlockingClient, KeepAliveClient
 from temporalio.client import Client
 
@@ -135,6 +139,7 @@ class Result:
     uvicorn: str
     client: str
     access_log: bool
+    temporal_rtt_ms: float
     cpus: int
     n: int
     block: int
@@ -346,11 +351,11 @@ async def sequential(
     return latencies
 
 
-async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) -> Result:
+async def measure(server: DevServer, temporal: str, api: ApiProcess, args: argparse.Namespace) -> Result:
     """All phases: the API at `api.url` against direct starts on `server`."""
     began = time.perf_counter()
     await api.wait_healthy()
-    client = await Client.connect(server.address)
+    client = await Client.connect(temporal)
     spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
     # Idle connections expire on the client before uvicorn's 5 s keep-alive timeout closes them, so a
     # request never races the server's close on a connection idle since the previous phase.
@@ -413,7 +418,8 @@ async def measure(server: DevServer, api: ApiProcess, args: argparse.Namespace) 
     paired = [ratio(a, d) for a, d in zip(throughputs["api"], throughputs["direct"], strict=True)]
     return Result(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        server=server.address,
+        server=temporal,
+        temporal_rtt_ms=args.temporal_rtt_ms,
         api=api.url,
         python=platform.python_version(),
         temporalio=temporalio.__version__,
@@ -473,7 +479,8 @@ def table(r: Result) -> str:
     rows = [
         "API overhead: POST /tasks/deploy/{name} through uvicorn vs direct Client.start_workflow",
         f"API {r.api} (uvicorn {r.uvicorn}, own process, auth on, access log {'on' if r.access_log else 'off'}) "
-        f"-> temporal dev server {r.server}; "
+        f"-> temporal dev server {r.server}"
+        f"{f' (a proxy adding {r.temporal_rtt_ms:g} ms of round trip)' if r.temporal_rtt_ms else ''}; "
         f"client {r.client} keep-alive; temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs",
         f"start options as the server recorded them: {parity} "
         f"(api-seq-0 vs direct-seq-0, {len(PARITY_FIELDS)} fields of the started event)",
@@ -522,9 +529,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start the API with `--no-access-log` (its default logs a line per request)",
     )
     parser.add_argument(
+        "--temporal-rtt-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="reach the dev server through bench/latency_proxy.py with this round trip (both sides; 0: direct)",
+    )
+    parser.add_argument(
         "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
     )
     return parse_positive(parser, argv, COMPARISON)
+
+
+def temporal_link(address: str, rtt_ms: float) -> contextlib.AbstractContextManager[str]:
+    """The address both sides use to reach Temporal: the dev server itself, or a proxy adding latency."""
+    return latency_proxy(address, free_port(), rtt_ms) if rtt_ms > 0 else contextlib.nullcontext(address)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -532,9 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lp-api-bench-") as tmp:
         root = Path(tmp)
         log("starting the Temporal dev server")
-        with DevServer() as server:
+        with DevServer() as server, temporal_link(server.address, args.temporal_rtt_ms) as temporal:
             remote = make_repository(root)
-            host, port = server.address.rsplit(":", 1)
+            host, port = temporal.rsplit(":", 1)
             config = root / "launchpad.yaml"
             config.write_text(
                 CONFIG_YAML.format(
@@ -551,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             profile = args.profile.resolve() if args.profile else None
             api = ApiProcess(config, free_port(), root / "api.log", profile, args.access_log)
             try:
-                result = asyncio.run(measure(server, api, args))
+                result = asyncio.run(measure(server, temporal, api, args))
             except BaseException:
                 log(f"the API's log ends with:\n{api.log_file.read_text(errors='replace')[-3000:]}")
                 raise
