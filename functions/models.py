@@ -77,7 +77,7 @@ class CommitResponse(BaseModel):
 
 
 class SignalRequest(Body):
-    args: list[Any] = Field(default_factory=list)
+    args: list[Any] = []
 
 
 class Accepted(BaseModel):
@@ -93,7 +93,7 @@ class WorkflowInfo(BaseModel):
     task_queue: str
     start_time: datetime | None = None
     close_time: datetime | None = None
-    memo: dict[str, Any] = Field(default_factory=dict)
+    memo: dict[str, Any] = {}
     query_status: dict[str, Any] | None = Field(default=None, description="the `status` query of built-in workflows")
 
 
@@ -103,7 +103,7 @@ class ScheduleInfo(BaseModel):
     paused: bool = False
     note: str | None = None
     managed_by: str | None = Field(default=None, description="the launchpad task that owns it")
-    next_action_times: list[datetime] = Field(default_factory=list)
+    next_action_times: list[datetime] = []
 
 
 class NamespaceInfo(BaseModel):
@@ -163,8 +163,8 @@ class SyncSummary(BaseModel):
     revision: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-    outcomes: list[dict[str, Any]] = Field(default_factory=list)
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    outcomes: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
 
 
 class PlanResponse(BaseModel):

@@ -28,7 +28,7 @@ class WorkflowHandleRef(StrictModel):
 
 class SignalRef(StrictModel):
     signal: str
-    signal_args: list[Any] = Field(default_factory=list)
+    signal_args: list[Any] = []
 
 
 class ChainWith(StrictModel):
@@ -39,19 +39,19 @@ class ChainWith(StrictModel):
 
 
 class AtStart(StrictModel):
-    chain_with: list[ChainWith] = Field(default_factory=list)
+    chain_with: list[ChainWith] = []
 
 
 class AtEnd(StrictModel):
     renew: bool = False
-    chain_with: list[ChainWith] = Field(default_factory=list)
+    chain_with: list[ChainWith] = []
 
 
 class ActivitySettings(StrictModel):
     """One activity call: the activity by name, its positional args and its options."""
 
     activity: str | None = None
-    args: list[Any] = Field(default_factory=list)
+    args: list[Any] = []
     activity_id: str | None = None
     task_queue: str | None = None
     retry_policy: RetryPolicySpec | None = None

@@ -121,10 +121,10 @@ class ScheduleOptions(StrictModel):
 
     trigger_immediately: bool = False
     tz: TimeZone = "UTC"
-    intervals: list[IntervalSpec] = Field(default_factory=list)
-    calendars: list[CalendarSpec] = Field(default_factory=list)
-    skip: list[CalendarSpec] = Field(default_factory=list)
-    crons: list[str] = Field(default_factory=list)
+    intervals: list[IntervalSpec] = []
+    calendars: list[CalendarSpec] = []
+    skip: list[CalendarSpec] = []
+    crons: list[str] = []
     jitter: Duration | None = None
     start_at: DateTime | None = None
     end_at: DateTime | None = None

@@ -30,16 +30,16 @@ class WorkflowSpec(ScheduleOptions):
     cron_schedule: str | None = None
     request_eager_start: bool = False
     start_signal: str | None = None
-    start_signal_args: list[Any] = Field(default_factory=list)
+    start_signal_args: list[Any] = []
     retry_policy: RetryPolicySpec | None = None
     execution_timeout: Duration | None = None
     run_timeout: Duration | None = None
     task_timeout: Duration | None = None
     rpc_timeout: Duration | None = None
     start_delay: Duration | None = None
-    memo: dict[str, Any] = Field(default_factory=dict)
-    rpc_metadata: dict[str, str] = Field(default_factory=dict)
-    search_attributes: dict[str, Any] = Field(default_factory=dict)
+    memo: dict[str, Any] = {}
+    rpc_metadata: dict[str, str] = {}
+    search_attributes: dict[str, Any] = {}
 
 
 class TaskSpec(StrictModel):

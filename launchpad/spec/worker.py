@@ -12,8 +12,8 @@ from launchpad.types import Duration
 
 class WorkerOptions(StrictModel):
     task_queue: str
-    workflows: list[str] = Field(default_factory=list)
-    activities: list[str] = Field(default_factory=list)
+    workflows: list[str] = []
+    activities: list[str] = []
     max_workers: int = Field(default=10, ge=1, description="threads for sync activities")
     max_concurrent_activities: int | None = Field(default=None, ge=1)
     max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
