@@ -5,13 +5,12 @@ sections have defaults so that an empty file is a valid configuration of one
 local dev server.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
@@ -45,7 +44,7 @@ class ServerConfig(StrictModel):
     ip: str = "localhost"
     port: int = Field(default=7233, ge=1, le=65535)
     gui_port: int | None = Field(default=8233, ge=1, le=65535)
-    namespaces: list[NamespaceConfig] = Field(default_factory=list)
+    namespaces: list[NamespaceConfig] = []
     default_namespace: str | None = None
     tls: TlsConfig | None = None
     api_key: SecretStr | None = None
@@ -69,7 +68,7 @@ class ServerConfig(StrictModel):
         return self.default_namespace or self.namespace_names[0]
 
     @model_validator(mode="after")
-    def _default_is_known(self) -> ServerConfig:
+    def _default_is_known(self) -> Self:
         names = {*self.namespace_names, DEFAULT_NAMESPACE}
         if self.default_namespace and self.default_namespace not in names:
             raise ValueError(f"default_namespace {self.default_namespace!r} is not in namespaces")
@@ -81,7 +80,7 @@ class TemporalioConfig(StrictModel):
     servers: list[ServerConfig] = Field(default_factory=lambda: [ServerConfig(name="local")], min_length=1)
 
     @model_validator(mode="after")
-    def _check(self) -> TemporalioConfig:
+    def _check(self) -> Self:
         names = [server.name for server in self.servers]
         if len(set(names)) != len(names):
             raise ValueError(f"server names must be unique: {names}")
@@ -107,8 +106,8 @@ class TemporalioConfig(StrictModel):
 
 
 class ModuleGroup(StrictModel):
-    basepaths: list[str] = Field(default_factory=list)
-    skips: list[str] = Field(default_factory=list)
+    basepaths: list[str] = []
+    skips: list[str] = []
 
 
 def _default_modules() -> dict[str, ModuleGroup]:
@@ -132,7 +131,7 @@ class WatcherConfig(StrictModel):
     polling: PollingConfig = Field(default_factory=PollingConfig)
 
     @model_validator(mode="after")
-    def _fill_defaults(self) -> WatcherConfig:
+    def _fill_defaults(self) -> Self:
         for key, group in _default_modules().items():
             self.modules.setdefault(key, group)
         return self
@@ -149,7 +148,7 @@ class UserConfig(StrictModel):
     max_age: int = Field(default=600, gt=0, description="token lifetime in seconds")
 
     @model_validator(mode="after")
-    def _one_secret(self) -> UserConfig:
+    def _one_secret(self) -> Self:
         if (self.password is None) == (self.password_hash is None):
             raise ValueError("give exactly one of password or password_hash")
         return self
@@ -161,7 +160,7 @@ class AuthenticatorConfig(StrictModel):
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
     db: str = ":memory:"
     table: str = "launchpad-users"
-    base_users: list[UserConfig] = Field(default_factory=list)
+    base_users: list[UserConfig] = []
 
 
 class SecretHolder(StrictModel):
@@ -228,7 +227,7 @@ class Config(StrictModel):
         return self._base_dir
 
     @model_validator(mode="after")
-    def _auth_needs_secret(self) -> Config:
+    def _auth_needs_secret(self) -> Self:
         if self.authenticator is not None and self.secret is None:
             raise ValueError("authenticator needs a JWT secret at sanic.app.secret (or app.secret)")
         return self
@@ -240,7 +239,7 @@ class Config(StrictModel):
             return self.sanic.app.secret
         return self.app.secret if self.app else None
 
-    def resolve_secrets(self, resolve: Callable[[str], str] | None = None) -> Config:
+    def resolve_secrets(self, resolve: Callable[[str], str] | None = None) -> Self:
         """Replace secret references (`ssm:…`, `secretsmanager:…`, see launchpad.secrets) by their
         values, in place and once: the JWT secret, `webhook.secret` and every server's `api_key`.
         Plain values pass through; without references nothing is imported or fetched."""

@@ -5,7 +5,6 @@ compact strings (`1h30m`, `500ms`, `2d`) and the `{minutes: 1, seconds: 10}`
 mappings of the original launchpad templates.
 """
 
-from __future__ import annotations
 
 import functools
 import re

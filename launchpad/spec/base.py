@@ -1,6 +1,5 @@
 """Shared building blocks of the spec models: strict models and Temporal enum names."""
 
-from __future__ import annotations
 
 import hashlib
 import json
