@@ -4,6 +4,7 @@ import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from functions.models import Accepted, ScheduleInfo, SignalRequest, WorkflowInfo
@@ -24,12 +25,15 @@ def builtin_workflows() -> frozenset[str]:
     return frozenset(Registry.builtin().names("workflow"))
 
 
-async def target_client(
-    svc: ServicesDep,
-    server: Annotated[str | None, Query(max_length=200)] = None,
-    namespace: Annotated[str | None, Query(max_length=200)] = None,
-) -> Client:
-    return await svc.connections.client(server, namespace)
+class Target(BaseModel):
+    """`?server=&namespace=`, one query model: FastAPI analyses it once per route, not per parameter."""
+
+    server: str | None = Field(default=None, max_length=200)
+    namespace: str | None = Field(default=None, max_length=200)
+
+
+async def target_client(svc: ServicesDep, target: Annotated[Target, Query()]) -> Client:
+    return await svc.connections.client(target.server, target.namespace)
 
 
 ClientDep = Annotated[Client, Depends(target_client)]
