@@ -4,7 +4,6 @@ it) or DynamoDB (`authenticator.backend: dynamodb`, for Lambda, where memory doe
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -100,6 +99,8 @@ class SqliteUserStore(UserStore):
     remote = False
 
     def __init__(self, path: str = ":memory:") -> None:
+        import sqlite3  # not on Lambda, where users live in DynamoDB
+
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(SCHEMA)
         self._mutex = threading.Lock()
@@ -121,7 +122,7 @@ class SqliteUserStore(UserStore):
                 "INSERT INTO users VALUES (?, ?, ?, ?)",
                 (username, hash_password(password), json.dumps(levels), max_age),
             )
-        except sqlite3.IntegrityError:
+        except self._db.IntegrityError:  # the connection carries the DB-API exception classes
             raise ValueError(f"user {username!r} exists") from None
         return User(username, tuple(levels), max_age)
 
