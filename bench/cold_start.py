@@ -44,12 +44,17 @@ Two measurements in one run:
   configuration would be: a clear-text `password` would add one argon2 hash (reported) to every
   cold start, when `base_users` are seeded.
 
+`--instructions` also runs each side once under valgrind's callgrind (with interpreter start-up
+alone as a third child, taken off both) and reports the ratio of executed instructions: a figure
+that does not move with the machine's load, to tell a 1% change from noise. Instructions are not
+time (cache misses, system calls), but the two sides run the same kind of code.
+
 Temporal is not called by these routes: the configured server is a free port with nothing on it,
 unless `--devserver` starts a Temporal dev server there. `--profile` runs cProfile over warm
 `GET /tasks` calls and prints the top functions on stderr. The script exits 0 whether or not the
 targets hold (it is a measurement) and says which do.
 
-    python bench/cold_start.py [--rounds 10] [--n 200] [--tasks 10] [--devserver] [--profile] [--json]
+    python bench/cold_start.py [--rounds 10] [--n 200] [--tasks 10] [--devserver] [--profile] [--instructions] [--json]
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import statistics
 import subprocess
 import sys
@@ -74,6 +80,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +180,8 @@ class Result:
     bare_median_ms: float
     parts_median_ms: dict[str, float]
     profile_top: list[str]
+    instructions: dict[str, int]  # with --instructions: per child, interpreter start-up included
+    instruction_ratio: float | None
     elapsed_s: float
 
 
@@ -304,6 +313,34 @@ def measure_imports(rounds: int, prelude: str = "") -> dict[str, Any]:
         for label, seconds in json.loads(out).items():
             parts[label].append(seconds)
     return {"inside": inside, "cpu": cpu, "wall": wall, "parts": parts}
+
+
+def count_instructions(code: str) -> int:
+    """The instructions a child executes, counted by valgrind's callgrind: the same figure on every
+    run whatever else the machine does (hash randomisation off), where times swing by ±30%."""
+    with tempfile.TemporaryDirectory(prefix="cold-start-cg-") as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            check=False,
+            timeout=1800,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind child failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return int(found.group(1))
+
+
+def measure_instructions(prelude: str) -> dict[str, int]:
+    """Start-up alone, the baseline and the handler, two children at a time (~1 minute each)."""
+    codes = {"start-up": "pass", "baseline": f"import {', '.join(BASELINE)}", "handler": f"import {', '.join(HANDLER)}"}
+    log("counting instructions under callgrind (3 children, ~1 minute each)")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = pool.map(count_instructions, [prelude + code for code in codes.values()])
+    return dict(zip(codes, counts, strict=True))
 
 
 # --- warm invocation ---------------------------------------------------------------------------
@@ -543,6 +580,7 @@ def run(args: argparse.Namespace) -> Result:
     imports = measure_imports(args.rounds, prelude)
     log("imports in this virtual environment as it is (for comparison)")
     venv = {name: statistics.median(values) for name, values in measure_imports(args.rounds)["inside"].items()}
+    counts = measure_instructions(prelude) if args.instructions else {}
     warm = measure_warm(args)
     inside = {name: statistics.median(values) for name, values in imports["inside"].items()}
     cpu = {name: statistics.median(values) for name, values in imports["cpu"].items()}
@@ -596,6 +634,12 @@ def run(args: argparse.Namespace) -> Result:
         bare_median_ms=ms(statistics.median(warm["warm"]["bare"])),
         parts_median_ms={label: ms(statistics.median(values)) for label, values in warm["parts"].items()},
         profile_top=warm["profile"],
+        instructions=counts,
+        instruction_ratio=round(
+            ratio(counts["handler"] - counts["start-up"], counts["baseline"] - counts["start-up"]), 4
+        )
+        if counts
+        else None,
         elapsed_s=round(time.perf_counter() - began, 1),
     )
 
@@ -626,6 +670,15 @@ def table(r: Result) -> str:
         f"(median {statistics.median(r.import_round_ratios):.3f})",
         f"{'same, nothing hidden':28}{r.import_median_ms_handler_venv:>9.1f} ms{r.import_median_ms_baseline_venv:>9.1f} ms"
         f"{r.import_ratio_venv:>9.3f}   (not the target: the test tools are not in the Lambda package)",
+        *(
+            [
+                f"{'instructions (callgrind)':28}{r.instructions['handler'] / 1e6:>9.1f} M "
+                f"{r.instructions['baseline'] / 1e6:>9.1f} M {r.instruction_ratio:>8.3f}   <= {r.import_target:.2f}  "
+                f"(start-up, {r.instructions['start-up'] / 1e6:.1f} M, taken off both; deterministic)"
+            ]
+            if r.instruction_ratio is not None
+            else []
+        ),
         f"where the extra {extra:.0f} ms of import CPU time go (median increments, imported in this order "
         "after the baseline):",
         *(f"  {label:32}{value:>8.1f} ms" for label, value in r.breakdown_ms.items()),
@@ -662,6 +715,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--other-files", type=int, default=40, help="other files in the repository")
     parser.add_argument("--devserver", action="store_true", help="start a Temporal dev server at the configured port")
     parser.add_argument("--profile", action="store_true", help="cProfile 50 warm GET /tasks calls (stderr)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count the imports' instructions under valgrind (~2 min)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parse_positive(parser, argv, ("rounds", "n", "tasks"))
     if args.warmup < 0 or args.other_files < 0:
