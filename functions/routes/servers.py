@@ -12,7 +12,6 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from functions.models import NamespaceRequest, NamespaceResponse, ServerInfo, WorkerInfo
 from functions.security import ServicesDep, SuperUser, User
 from launchpad.config import NamespaceConfig
-from reconciler.deploy import current_revision
 
 if TYPE_CHECKING:
     from launchpad.spec.worker import WorkerSpec
@@ -66,6 +65,7 @@ async def register_namespace(
 async def list_workers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
     """Worker files at the branch head and, per task queue, how many workers poll it now."""
     from launchpad.spec.catalog import parse_file  # with the task models: only for the routes that read files
+    from reconciler.deploy import current_revision
 
     rec = svc.reconciler
     revision = await current_revision(rec)

@@ -18,10 +18,11 @@ from functions.models import (
 from functions.security import ServicesDep, SuperUser, User
 from launchpad.errors import SpecErrors
 from launchpad.render import Path as KeyPath
-from reconciler.deploy import TaskNotFound, check_name, current_revision, deploy_task, find_task
 
 if TYPE_CHECKING:
     from launchpad.spec.document import TaskDocument
+    from reconciler.deploy import TaskFile
+    from reconciler.sync import Reconciler
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 TaskName = Annotated[str, Path(max_length=128, description="the task's name (its file name without .yaml)")]
@@ -54,9 +55,19 @@ def summary(doc: "TaskDocument") -> dict[str, Any]:
     }
 
 
+async def _find(rec: "Reconciler", name: str, fetch: bool = False) -> "TaskFile":
+    """The task's file at the branch head (fetched now, or as last fetched). reconciler.deploy is
+    imported here, with the reconciler, by the first task route: the other routes never load it."""
+    from reconciler.deploy import current_revision, find_task
+
+    return find_task(rec.source, await current_revision(rec, fetch=fetch), rec.config.tasks_dir, name)
+
+
 @router.get("", response_model=list[TaskSummary])
 async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
     """Every valid task file at the branch head (as last fetched)."""
+    from reconciler.deploy import current_revision
+
     rec = svc.reconciler
     revision = await current_revision(rec)
     out = []
@@ -72,18 +83,16 @@ async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
 @router.get("/{name}", response_model=TaskDetail)
 async def get_task(svc: ServicesDep, _: User, name: TaskName) -> dict[str, Any]:
     rec = svc.reconciler
-    revision = await current_revision(rec)
-    found = find_task(rec.source, revision, rec.config.tasks_dir, name)
+    found = await _find(rec, name)
     doc = rec.document(found.path, found.blob)
-    return {**summary(doc), "revision": revision, "spec": redact(doc.doc, doc.injected)}
+    return {**summary(doc), "revision": found.revision, "spec": redact(doc.doc, doc.injected)}
 
 
 @router.get("/{name}/versions", response_model=list[TaskVersion])
 async def task_versions(svc: ServicesDep, _: User, name: TaskName) -> list[dict[str, Any]]:
     """The task file's git history, newest first."""
     rec = svc.reconciler
-    revision = await current_revision(rec)
-    found = find_task(rec.source, revision, rec.config.tasks_dir, name)
+    found = await _find(rec, name)
     history = await asyncio.to_thread(rec.source.history, found.path)
     return [{"revision": r.sha, "author": r.author, "date": r.date, "message": r.message} for r in history]
 
@@ -91,6 +100,8 @@ async def task_versions(svc: ServicesDep, _: User, name: TaskName) -> list[dict[
 @router.post("/deploy/{name}", response_model=DeployResponse)
 async def deploy(svc: ServicesDep, _: User, name: TaskName, body: DeployRequest | None = None) -> Any:
     """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
+    from reconciler.deploy import deploy_task
+
     body = body or DeployRequest()
     result = await deploy_task(
         svc.reconciler, name, ref=body.ref, template_args=body.template_args, overwrite=body.overwrite, fetch=False
@@ -100,9 +111,10 @@ async def deploy(svc: ServicesDep, _: User, name: TaskName, body: DeployRequest 
 
 async def _task_path(svc: ServicesDep, name: str) -> str:
     """Where the task's file is, or would be (a new task goes to the tasks folder)."""
-    rec = svc.reconciler
+    from reconciler.deploy import TaskNotFound, check_name
+
     try:
-        return find_task(rec.source, await current_revision(rec, fetch=True), rec.config.tasks_dir, name).path
+        return (await _find(svc.reconciler, name, fetch=True)).path
     except TaskNotFound:
         check_name(name)
         return f"{svc.config.tasks_dir.strip('/').removeprefix('./')}/{name}.yaml"
@@ -137,6 +149,5 @@ async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: Task
 
 @router.delete("/{name}", response_model=CommitResponse)
 async def delete_task(svc: ServicesDep, who: SuperUser, name: TaskName) -> CommitResponse:
-    rec = svc.reconciler
-    found = find_task(rec.source, await current_revision(rec, fetch=True), rec.config.tasks_dir, name)
+    found = await _find(svc.reconciler, name, fetch=True)
     return await _commit_and_sync(svc, who.sub, found.path, name, None, f"launchpad: delete {name}")
