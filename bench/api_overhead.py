@@ -73,13 +73,15 @@ from common import (
     BENCH_TASK_YAML,
     COMPARISON,
     PARITY_FIELDS,
-    Deploy,
+    Side,
     comparison_parser,
     concurrent,
     git,
     log,
     parse_positive,
     ratio,
+    rotated,
+    sequential,
     started_event,
 )
 from latency_proxy import latency_proxy
@@ -117,14 +119,6 @@ authenticator:
 
 
 FLOOR_ROUTE = "/sync/history"
-
-
-@dataclass(frozen=True)
-class Side:
-    """One way of starting workflow number i of a phase."""
-
-    name: str
-    deploy: Deploy
 
 
 @dataclass(frozen=True)
@@ -329,28 +323,6 @@ class Bench:
         return await self.call("GET", FLOOR_ROUTE, None, self.sequential)
 
 
-def rotated(sides: tuple[Side, ...], turn: int) -> tuple[Side, ...]:
-    """The sides in turn `turn`'s order: AB, BA, AB... (ABC, BCA, CAB... for three)."""
-    k = turn % len(sides)
-    return sides[k:] + sides[:k]
-
-
-async def sequential(
-    sides: tuple[Side, ...], n: int, block: int, meter: CpuMeter | None = None
-) -> dict[str, list[float]]:
-    """Per-call latencies (s), sides taking turns in blocks, the leading side rotating each round."""
-    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
-    for number, start in enumerate(range(0, n, block)):
-        for side in rotated(sides, number):
-            calls = range(start, min(start + block, n))
-            with meter.measure(side.name, len(calls)) if meter else contextlib.nullcontext():
-                for i in calls:
-                    began = time.perf_counter()
-                    await side.deploy(i)
-                    latencies[side.name].append(time.perf_counter() - began)
-    return latencies
-
-
 async def measure(server: DevServer, temporal: str, api: ApiProcess, args: argparse.Namespace) -> Result:
     """All phases: the API at `api.url` against direct starts on `server`."""
     began = time.perf_counter()
@@ -396,7 +368,7 @@ async def measure(server: DevServer, temporal: str, api: ApiProcess, args: argpa
         log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
         pids = {"api": api.process.pid, "temporal": server.process.pid}  # type: ignore[union-attr]
         seq_meter, conc_meter = CpuMeter(pids), CpuMeter(pids)
-        latencies = await sequential(bench.prepare("seq", args.n), args.n, args.block, seq_meter)
+        latencies = await sequential(bench.prepare("seq", args.n), args.n, args.block, seq_meter.measure)
         first_api = await started_event(client, "api-seq-0")
         first_direct = await started_event(client, "direct-seq-0")
         diff = [name for name in PARITY_FIELDS if first_api[name] != first_direct[name]]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,40 @@ def git(cwd: Path, *args: str) -> str:
 def with_id(spec: TaskSpec, workflow_id: str) -> TaskSpec:
     """The same task under another workflow id (each deploy needs its own)."""
     return spec.model_copy(update={"workflow": spec.workflow.model_copy(update={"workflow_id": workflow_id})})
+
+
+@dataclass(frozen=True)
+class Side:
+    """One way of starting workflow number i of a phase."""
+
+    name: str
+    deploy: Deploy
+
+
+def rotated(sides: tuple[Side, ...], turn: int) -> tuple[Side, ...]:
+    """The sides in turn `turn`'s order: AB, BA, AB... (ABC, BCA, CAB... for three)."""
+    k = turn % len(sides)
+    return sides[k:] + sides[:k]
+
+
+async def sequential(
+    sides: tuple[Side, ...],
+    n: int,
+    block: int,
+    measure: Callable[[str, int], AbstractContextManager[object]] | None = None,
+) -> dict[str, list[float]]:
+    """Per-call latencies (s), sides taking turns in blocks, the leading side rotating each round.
+    `measure(side, calls)`, when given, wraps each block (CPU meters)."""
+    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
+    for number, start in enumerate(range(0, n, block)):
+        for side in rotated(sides, number):
+            calls = range(start, min(start + block, n))
+            with measure(side.name, len(calls)) if measure else contextlib.nullcontext():
+                for i in calls:
+                    began = time.perf_counter()
+                    await side.deploy(i)
+                    latencies[side.name].append(time.perf_counter() - began)
+    return latencies
 
 
 async def concurrent(deploy: Deploy, n: int, concurrency: int) -> float:

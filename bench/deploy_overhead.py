@@ -37,12 +37,14 @@ from common import (
     BENCH_TASK_YAML,
     COMPARISON,
     PARITY_FIELDS,
-    Deploy,
+    Side,
     comparison_parser,
     concurrent,
     log,
     parse_positive,
     ratio,
+    rotated,
+    sequential,
     started_event,
     with_id,
 )
@@ -61,14 +63,6 @@ CONCURRENT_WARMUP = 8  # uncounted concurrent deploys per side, in multiples of 
 VERSION = "bench"
 TASK_FILE = "deployments/tasks/bench.yaml"
 TASK_YAML = BENCH_TASK_YAML.format(description="deploy-overhead benchmark task", extra="")
-
-
-@dataclass(frozen=True)
-class Side:
-    """One way of starting workflow number i of a phase."""
-
-    name: str
-    deploy: Deploy
 
 
 @dataclass(frozen=True)
@@ -132,19 +126,6 @@ class Bench:
         return await self.client.start_workflow(self.workflow, self.input, **self.direct_options[i])
 
 
-async def sequential(sides: tuple[Side, Side], n: int, block: int) -> dict[str, list[float]]:
-    """Per-call latencies (s), sides alternating in blocks, the leading side swapped each round."""
-    latencies: dict[str, list[float]] = {side.name: [] for side in sides}
-    for number, start in enumerate(range(0, n, block)):
-        order = sides if number % 2 == 0 else sides[::-1]
-        for side in order:
-            for i in range(start, min(start + block, n)):
-                began = time.perf_counter()
-                await side.deploy(i)
-                latencies[side.name].append(time.perf_counter() - began)
-    return latencies
-
-
 async def run(address: str, args: argparse.Namespace) -> Result:
     """All phases against the server at `address`."""
     began = time.perf_counter()
@@ -174,7 +155,7 @@ async def run(address: str, args: argparse.Namespace) -> Result:
     for number in range(args.rounds):
         log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
         sides = bench.prepare(f"conc{number}", args.n)
-        for side in sides if number % 2 == 0 else sides[::-1]:
+        for side in rotated(sides, number):
             throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
 
     seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
