@@ -65,9 +65,9 @@ class Revision:
 _STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: str) -> tuple[int, int] | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except FileNotFoundError:
         return None
     return (info.st_ino, info.st_mtime_ns)
@@ -101,7 +101,9 @@ class GitSource:
         self.env = os.environ if env is None else env
         self.path = cache_dir / hashlib.sha1(f"{url}#{branch}".encode()).hexdigest()[:12]
         git_dir = self.path / ".git"
-        self._ref_files = (git_dir / "refs" / "remotes" / "origin" / branch, git_dir / "packed-refs")
+        self._git_dir = str(git_dir)  # str paths: head() and fetched run on every API request
+        self._ref_files = (str(git_dir / "refs" / "remotes" / "origin" / branch), str(git_dir / "packed-refs"))
+        self._fetched = False
         self._repo: git.Repo | None = None
         self._listings: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
         self._head: tuple[object, str] | None = None  # (identity of the ref files, sha)
@@ -161,7 +163,10 @@ class GitSource:
 
     @property
     def fetched(self) -> bool:
-        return (self.path / ".git").exists()
+        """Whether the clone exists; once it does it stays (fetches only update it)."""
+        if not self._fetched:
+            self._fetched = os.path.isdir(self._git_dir)
+        return self._fetched
 
     def head(self) -> str:
         """The branch head as last fetched (no subprocess: the API asks on every request).
