@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchpad.spec.base import empty_dict, empty_list
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +79,7 @@ class CommitResponse(BaseModel):
 
 
 class SignalRequest(Body):
-    args: list[Any] = []
+    args: list[Any] = empty_list()
 
 
 class Accepted(BaseModel):
@@ -93,7 +95,7 @@ class WorkflowInfo(BaseModel):
     task_queue: str
     start_time: datetime | None = None
     close_time: datetime | None = None
-    memo: dict[str, Any] = {}
+    memo: dict[str, Any] = empty_dict()
     query_status: dict[str, Any] | None = Field(default=None, description="the `status` query of built-in workflows")
 
 
@@ -103,7 +105,7 @@ class ScheduleInfo(BaseModel):
     paused: bool = False
     note: str | None = None
     managed_by: str | None = Field(default=None, description="the launchpad task that owns it")
-    next_action_times: list[datetime] = []
+    next_action_times: list[datetime] = empty_list()
 
 
 class NamespaceInfo(BaseModel):
@@ -163,8 +165,8 @@ class SyncSummary(BaseModel):
     revision: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-    outcomes: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = empty_list()
+    errors: list[dict[str, Any]] = empty_list()
 
 
 class PlanResponse(BaseModel):

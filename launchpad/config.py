@@ -5,7 +5,6 @@ sections have defaults so that an empty file is a valid configuration of one
 local dev server.
 """
 
-
 import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -16,7 +15,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
-from launchpad.spec.base import StrictModel
+from launchpad.spec.base import StrictModel, empty_list
 from launchpad.spec.reading import read_yaml, validate
 from launchpad.types import Duration
 
@@ -44,7 +43,7 @@ class ServerConfig(StrictModel):
     ip: str = "localhost"
     port: int = Field(default=7233, ge=1, le=65535)
     gui_port: int | None = Field(default=8233, ge=1, le=65535)
-    namespaces: list[NamespaceConfig] = []
+    namespaces: list[NamespaceConfig] = empty_list()
     default_namespace: str | None = None
     tls: TlsConfig | None = None
     api_key: SecretStr | None = None
@@ -106,8 +105,8 @@ class TemporalioConfig(StrictModel):
 
 
 class ModuleGroup(StrictModel):
-    basepaths: list[str] = []
-    skips: list[str] = []
+    basepaths: list[str] = empty_list()
+    skips: list[str] = empty_list()
 
 
 def _default_modules() -> dict[str, ModuleGroup]:
@@ -160,7 +159,7 @@ class AuthenticatorConfig(StrictModel):
     backend: Literal["sqlite", "dynamodb"] = "sqlite"
     db: str = ":memory:"
     table: str = "launchpad-users"
-    base_users: list[UserConfig] = []
+    base_users: list[UserConfig] = empty_list()
 
 
 class SecretHolder(StrictModel):

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 from temporalio.workflow import ActivityCancellationType, VersioningIntent
 
-from launchpad.spec.base import StrictModel, TemporalEnum
+from launchpad.spec.base import StrictModel, TemporalEnum, empty_list
 from launchpad.types import Duration
 
 
@@ -28,7 +28,7 @@ class WorkflowHandleRef(StrictModel):
 
 class SignalRef(StrictModel):
     signal: str
-    signal_args: list[Any] = []
+    signal_args: list[Any] = empty_list()
 
 
 class ChainWith(StrictModel):
@@ -39,19 +39,19 @@ class ChainWith(StrictModel):
 
 
 class AtStart(StrictModel):
-    chain_with: list[ChainWith] = []
+    chain_with: list[ChainWith] = empty_list()
 
 
 class AtEnd(StrictModel):
     renew: bool = False
-    chain_with: list[ChainWith] = []
+    chain_with: list[ChainWith] = empty_list()
 
 
 class ActivitySettings(StrictModel):
     """One activity call: the activity by name, its positional args and its options."""
 
     activity: str | None = None
-    args: list[Any] = []
+    args: list[Any] = empty_list()
     activity_id: str | None = None
     task_queue: str | None = None
     retry_policy: RetryPolicySpec | None = None

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 from temporalio.client import ScheduleOverlapPolicy
 
-from launchpad.spec.base import StrictModel, TemporalEnum
+from launchpad.spec.base import StrictModel, TemporalEnum, empty_list
 from launchpad.types import DateTime, Duration, TimeZone
 
 _NAMES = {
@@ -121,10 +121,10 @@ class ScheduleOptions(StrictModel):
 
     trigger_immediately: bool = False
     tz: TimeZone = "UTC"
-    intervals: list[IntervalSpec] = []
-    calendars: list[CalendarSpec] = []
-    skip: list[CalendarSpec] = []
-    crons: list[str] = []
+    intervals: list[IntervalSpec] = empty_list()
+    calendars: list[CalendarSpec] = empty_list()
+    skip: list[CalendarSpec] = empty_list()
+    crons: list[str] = empty_list()
     jitter: Duration | None = None
     start_at: DateTime | None = None
     end_at: DateTime | None = None

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from launchpad.spec.activity import RetryPolicySpec, WorkflowKwargs
-from launchpad.spec.base import StrictModel, TemporalEnum
+from launchpad.spec.base import StrictModel, TemporalEnum, empty_dict, empty_list
 from launchpad.spec.schedule import ScheduleOptions
 from launchpad.types import Duration
 
@@ -30,16 +30,16 @@ class WorkflowSpec(ScheduleOptions):
     cron_schedule: str | None = None
     request_eager_start: bool = False
     start_signal: str | None = None
-    start_signal_args: list[Any] = []
+    start_signal_args: list[Any] = empty_list()
     retry_policy: RetryPolicySpec | None = None
     execution_timeout: Duration | None = None
     run_timeout: Duration | None = None
     task_timeout: Duration | None = None
     rpc_timeout: Duration | None = None
     start_delay: Duration | None = None
-    memo: dict[str, Any] = {}
-    rpc_metadata: dict[str, str] = {}
-    search_attributes: dict[str, Any] = {}
+    memo: dict[str, Any] = empty_dict()
+    rpc_metadata: dict[str, str] = empty_dict()
+    search_attributes: dict[str, Any] = empty_dict()
 
 
 class TaskSpec(StrictModel):

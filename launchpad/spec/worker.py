@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from pydantic import Field
 
-from launchpad.spec.base import StrictModel
+from launchpad.spec.base import StrictModel, empty_list
 from launchpad.types import Duration
 
 
 class WorkerOptions(StrictModel):
     task_queue: str
-    workflows: list[str] = []
-    activities: list[str] = []
+    workflows: list[str] = empty_list()
+    activities: list[str] = empty_list()
     max_workers: int = Field(default=10, ge=1, description="threads for sync activities")
     max_concurrent_activities: int | None = Field(default=None, ge=1)
     max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)
