@@ -5,7 +5,6 @@ compact strings (`1h30m`, `500ms`, `2d`) and the `{minutes: 1, seconds: 10}`
 mappings of the original launchpad templates.
 """
 
-
 import functools
 import re
 from datetime import UTC, datetime, timedelta
@@ -38,16 +37,22 @@ def parse_duration(value: Any) -> Any:
             raise ValueError(f"unknown duration unit(s) {sorted(unknown)}; use {sorted(_DICT_KEYS)}")
         return timedelta(**{key: float(amount) for key, amount in value.items()})
     if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return timedelta(seconds=float(text))
-        if _COMPACT_FULL.fullmatch(text):
-            return timedelta(seconds=sum(float(n) * _UNITS[unit] for n, unit in _COMPACT.findall(text)))
-        try:
-            return _iso().validate_python(text)
-        except ValueError:
-            raise ValueError(f"invalid duration {value!r}: use seconds, ISO 8601 (PT1H30M) or 1h30m") from None
+        return _parse_text(value)
     return value
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_text(value: str) -> timedelta:
+    """Kept per spelling: a task has a handful of durations and is validated on every deploy."""
+    text = value.strip().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    if _COMPACT_FULL.fullmatch(text):
+        return timedelta(seconds=sum(float(n) * _UNITS[unit] for n, unit in _COMPACT.findall(text)))
+    try:
+        return _iso().validate_python(text)
+    except ValueError:
+        raise ValueError(f"invalid duration {value!r}: use seconds, ISO 8601 (PT1H30M) or 1h30m") from None
 
 
 def _non_negative(value: timedelta) -> timedelta:
