@@ -1,6 +1,7 @@
 """Bearer-token auth as FastAPI dependencies; levels are hierarchical (`super user` ⊇ `user`)."""
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -38,20 +39,30 @@ async def authenticate(svc: Services, token: str | None) -> Claims:
     return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls, and the app's services: what a guarded route needs, from one dependency."""
+
+    who: Claims
+    svc: Services
+
+
 class Require(OAuth2PasswordBearer):
-    """The bearer-token scheme (what /docs' Authorize button fills in) that also checks the level:
-    one dependency per route instead of a scheme plus a checker (FastAPI solves each on every request)."""
+    """The bearer-token scheme (what /docs' Authorize button fills in) that also checks the level
+    and hands over the services: one dependency per route instead of a scheme, a checker and the
+    services (FastAPI solves each dependency on every request)."""
 
     def __init__(self, level: str) -> None:
         super().__init__(tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False)
         self.level = level
 
-    async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
-        who = await authenticate(request.app.state.services, await super().__call__(request))
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        svc = request.app.state.services
+        who = await authenticate(svc, await super().__call__(request))
         if not who.allows(self.level):
             raise ApiError(403, "forbidden", f"this needs the {self.level!r} level")
-        return who
+        return Caller(who, svc)
 
 
-User = Annotated[Claims, Depends(Require("user"))]
-SuperUser = Annotated[Claims, Depends(Require("super user"))]
+User = Annotated[Caller, Depends(Require("user"))]
+SuperUser = Annotated[Caller, Depends(Require("super user"))]

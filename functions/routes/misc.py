@@ -39,13 +39,14 @@ def _store(svc: Services) -> UserStore:
 
 
 @users.get("", response_model=list[UserInfo])
-async def list_users(svc: ServicesDep, _: SuperUser) -> list[UserInfo]:
-    return [UserInfo(username=u.username, auth_level=list(u.levels), max_age=u.max_age) for u in _store(svc).users()]
+async def list_users(caller: SuperUser) -> list[UserInfo]:
+    store = _store(caller.svc)
+    return [UserInfo(username=u.username, auth_level=list(u.levels), max_age=u.max_age) for u in store.users()]
 
 
 @users.post("", response_model=UserInfo, status_code=201)
-async def create_user(svc: ServicesDep, _: SuperUser, body: UserCreate) -> UserInfo:
-    store = _store(svc)
+async def create_user(caller: SuperUser, body: UserCreate) -> UserInfo:
+    store = _store(caller.svc)
     if any(u.username == body.username for u in store.users()):
         raise ApiError(409, "conflict", f"user {body.username!r} exists; delete it first")
     user = await asyncio.to_thread(store.add, body.username, body.password, list(body.auth_level), body.max_age)
@@ -53,9 +54,9 @@ async def create_user(svc: ServicesDep, _: SuperUser, body: UserCreate) -> UserI
 
 
 @users.delete("/{username}", response_model=Accepted)
-async def delete_user(svc: ServicesDep, who: SuperUser, username: Annotated[str, Path(max_length=100)]) -> Accepted:
-    if username == who.sub:
+async def delete_user(caller: SuperUser, username: Annotated[str, Path(max_length=100)]) -> Accepted:
+    if username == caller.who.sub:
         raise ApiError(409, "conflict", "you cannot delete yourself")
-    if not _store(svc).delete(username):
+    if not _store(caller.svc).delete(username):
         raise ApiError(404, "not_found", f"no user {username!r}")
     return Accepted(status="deleted", id=username)

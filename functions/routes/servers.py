@@ -10,7 +10,8 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from functions.models import NamespaceRequest, NamespaceResponse, ServerInfo, WorkerInfo
-from functions.security import ServicesDep, SuperUser, User
+from functions.security import SuperUser, User
+from functions.services import Services
 from launchpad.config import NamespaceConfig
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ router = APIRouter(tags=["servers"])
 
 
 @router.get("/servers", response_model=list[ServerInfo])
-async def list_servers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
-    config = svc.config.temporalio
+async def list_servers(caller: User) -> list[dict[str, Any]]:
+    config = caller.svc.config.temporalio
     default = config.server().name
     return [
         {
@@ -46,9 +47,10 @@ async def list_servers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
 
 @router.post("/servers/{server}/namespaces", response_model=NamespaceResponse, status_code=201)
 async def register_namespace(
-    svc: ServicesDep, _: SuperUser, body: NamespaceRequest, server: Annotated[str, Path(max_length=200)]
+    caller: SuperUser, body: NamespaceRequest, server: Annotated[str, Path(max_length=200)]
 ) -> dict[str, Any]:
     """Register a namespace with its retention (existing: retention updated when it differs)."""
+    svc = caller.svc
     target = svc.config.temporalio.server(server)
     outcome = await svc.connections.ensure_namespace(
         target, NamespaceConfig(name=body.name, retention=timedelta(seconds=body.retention))
@@ -62,11 +64,12 @@ async def register_namespace(
 
 
 @router.get("/workers", response_model=list[WorkerInfo], tags=["workers"])
-async def list_workers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
+async def list_workers(caller: User) -> list[dict[str, Any]]:
     """Worker files at the branch head and, per task queue, how many workers poll it now."""
     from launchpad.spec.catalog import parse_file  # with the task models: only for the routes that read files
     from reconciler.deploy import current_revision
 
+    svc = caller.svc
     rec = svc.reconciler
     revision = await current_revision(rec)
     specs: list[tuple[str, WorkerSpec]] = []
@@ -95,7 +98,7 @@ async def list_workers(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
     return out
 
 
-async def _pollers(svc: ServicesDep, spec: "WorkerSpec") -> int | None:
+async def _pollers(svc: Services, spec: "WorkerSpec") -> int | None:
     try:
         client = await svc.connections.client(spec.server, spec.namespace)
         described = await client.workflow_service.describe_task_queue(

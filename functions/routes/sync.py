@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from functions.errors import ApiError
 from functions.models import Accepted, PlanResponse, SyncStatus, SyncSummary
-from functions.security import ServicesDep, User
+from functions.security import User
 from functions.services import Services
 from launchpad.state.store import new_sync_id
 
@@ -27,8 +27,8 @@ def start_sync(svc: Services, trigger: str) -> str | None:
 
 
 @router.post("", response_model=Accepted, status_code=202)
-async def trigger_sync(svc: ServicesDep, who: User) -> Accepted:
-    sync_id = start_sync(svc, f"api: {who.sub}")
+async def trigger_sync(caller: User) -> Accepted:
+    sync_id = start_sync(caller.svc, f"api: {caller.who.sub}")
     if sync_id is None:
         raise ApiError(409, "already_running", "a sync is already running; one follow-up sync is queued")
     return Accepted(status="started", id=sync_id)
@@ -39,19 +39,20 @@ def _sync(record: Any) -> dict[str, Any]:
 
 
 @router.get("/status", response_model=SyncStatus)
-async def sync_status(svc: ServicesDep, _: User) -> dict[str, Any]:
+async def sync_status(caller: User) -> dict[str, Any]:
     """Per object: Synced / OutOfSync / Degraded with the reason, and the last sync."""
-    last = svc.store.last_sync()
-    return {"objects": [vars(o) for o in svc.store.objects()], "last_sync": _sync(last) if last else None}
+    store = caller.svc.store
+    last = store.last_sync()
+    return {"objects": [vars(o) for o in store.objects()], "last_sync": _sync(last) if last else None}
 
 
 @router.get("/plan", response_model=PlanResponse)
-async def sync_plan(svc: ServicesDep, _: User) -> dict[str, Any]:
+async def sync_plan(caller: User) -> dict[str, Any]:
     """What a sync would do now, and why (fetches the repository; writes nothing)."""
-    plan, _ = await svc.reconciler.plan()
+    plan, _ = await caller.svc.reconciler.plan()
     return plan.as_dict()
 
 
 @router.get("/history", response_model=list[SyncSummary])
-async def sync_history(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
-    return [_sync(record) for record in svc.store.syncs(limit=50)]
+async def sync_history(caller: User) -> list[dict[str, Any]]:
+    return [_sync(record) for record in caller.svc.store.syncs(limit=50)]

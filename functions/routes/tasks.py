@@ -15,7 +15,8 @@ from functions.models import (
     TaskVersion,
     TaskWrite,
 )
-from functions.security import ServicesDep, SuperUser, User
+from functions.security import SuperUser, User
+from functions.services import Services
 from launchpad.errors import SpecErrors
 from launchpad.render import Path as KeyPath
 
@@ -64,11 +65,11 @@ async def _find(rec: "Reconciler", name: str, fetch: bool = False) -> "TaskFile"
 
 
 @router.get("", response_model=list[TaskSummary])
-async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
+async def list_tasks(caller: User) -> list[dict[str, Any]]:
     """Every valid task file at the branch head (as last fetched)."""
     from reconciler.deploy import current_revision
 
-    rec = svc.reconciler
+    rec = caller.svc.reconciler
     revision = await current_revision(rec)
     out = []
     for path, blob in sorted(rec.source.files(revision, [rec.config.tasks_dir]).items()):
@@ -81,35 +82,40 @@ async def list_tasks(svc: ServicesDep, _: User) -> list[dict[str, Any]]:
 
 
 @router.get("/{name}", response_model=TaskDetail)
-async def get_task(svc: ServicesDep, _: User, name: TaskName) -> dict[str, Any]:
-    rec = svc.reconciler
+async def get_task(caller: User, name: TaskName) -> dict[str, Any]:
+    rec = caller.svc.reconciler
     found = await _find(rec, name)
     doc = rec.document(found.path, found.blob)
     return {**summary(doc), "revision": found.revision, "spec": redact(doc.doc, doc.injected)}
 
 
 @router.get("/{name}/versions", response_model=list[TaskVersion])
-async def task_versions(svc: ServicesDep, _: User, name: TaskName) -> list[dict[str, Any]]:
+async def task_versions(caller: User, name: TaskName) -> list[dict[str, Any]]:
     """The task file's git history, newest first."""
-    rec = svc.reconciler
+    rec = caller.svc.reconciler
     found = await _find(rec, name)
     history = await asyncio.to_thread(rec.source.history, found.path)
     return [{"revision": r.sha, "author": r.author, "date": r.date, "message": r.message} for r in history]
 
 
 @router.post("/deploy/{name}", response_model=DeployResponse)
-async def deploy(svc: ServicesDep, _: User, name: TaskName, body: DeployRequest | None = None) -> Any:
+async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None) -> Any:
     """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
     from reconciler.deploy import deploy_task
 
     body = body or DeployRequest()
     result = await deploy_task(
-        svc.reconciler, name, ref=body.ref, template_args=body.template_args, overwrite=body.overwrite, fetch=False
+        caller.svc.reconciler,
+        name,
+        ref=body.ref,
+        template_args=body.template_args,
+        overwrite=body.overwrite,
+        fetch=False,
     )
     return vars(result)
 
 
-async def _task_path(svc: ServicesDep, name: str) -> str:
+async def _task_path(svc: Services, name: str) -> str:
     """Where the task's file is, or would be (a new task goes to the tasks folder)."""
     from reconciler.deploy import TaskNotFound, check_name
 
@@ -121,7 +127,7 @@ async def _task_path(svc: ServicesDep, name: str) -> str:
 
 
 async def _commit_and_sync(
-    svc: ServicesDep, who: str, path: str, name: str, content: str | None, message: str
+    svc: Services, who: str, path: str, name: str, content: str | None, message: str
 ) -> CommitResponse:
     rec = svc.reconciler
     holder = rec.begin()
@@ -137,17 +143,18 @@ async def _commit_and_sync(
 
 
 @router.put("/{name}", response_model=CommitResponse)
-async def put_task(svc: ServicesDep, who: SuperUser, body: TaskWrite, name: TaskName) -> CommitResponse:
+async def put_task(caller: SuperUser, body: TaskWrite, name: TaskName) -> CommitResponse:
     """Write the task file by a commit (author: you), push, then sync. Git stays the source of truth."""
+    svc = caller.svc
     path = await _task_path(svc, name)
     from launchpad.spec.document import TaskDocument  # the task models: loaded by the routes that parse
 
     TaskDocument.parse(body.content, path, svc.reconciler.env)  # refuse what would not validate
     message = body.message or f"launchpad: update {name}"
-    return await _commit_and_sync(svc, who.sub, path, name, body.content, message)
+    return await _commit_and_sync(svc, caller.who.sub, path, name, body.content, message)
 
 
 @router.delete("/{name}", response_model=CommitResponse)
-async def delete_task(svc: ServicesDep, who: SuperUser, name: TaskName) -> CommitResponse:
-    found = await _find(svc.reconciler, name, fetch=True)
-    return await _commit_and_sync(svc, who.sub, found.path, name, None, f"launchpad: delete {name}")
+async def delete_task(caller: SuperUser, name: TaskName) -> CommitResponse:
+    found = await _find(caller.svc.reconciler, name, fetch=True)
+    return await _commit_and_sync(caller.svc, caller.who.sub, found.path, name, None, f"launchpad: delete {name}")

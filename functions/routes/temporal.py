@@ -3,12 +3,12 @@
 import functools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from functions.models import Accepted, ScheduleInfo, SignalRequest, WorkflowInfo
-from functions.security import ServicesDep, SuperUser, User
+from functions.security import Caller, SuperUser, User
 from launchpad.temporal.memo import MARKER
 
 workflows = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -32,17 +32,17 @@ class Target(BaseModel):
     namespace: str | None = Field(default=None, max_length=200)
 
 
-async def target_client(svc: ServicesDep, target: Annotated[Target, Query()]) -> Client:
-    return await svc.connections.client(target.server, target.namespace)
+Where = Annotated[Target, Query()]
 
 
-ClientDep = Annotated[Client, Depends(target_client)]
+async def client_for(caller: Caller, where: Target) -> Client:
+    return await caller.svc.connections.client(where.server, where.namespace)
 
 
 @workflows.get("/{workflow_id}", response_model=WorkflowInfo)
-async def describe_workflow(client: ClientDep, _: User, workflow_id: Id) -> dict[str, Any]:
+async def describe_workflow(caller: User, where: Where, workflow_id: Id) -> dict[str, Any]:
     """Describe a workflow; built-in ones also answer their `status` query."""
-    handle = client.get_workflow_handle(workflow_id)
+    handle = (await client_for(caller, where)).get_workflow_handle(workflow_id)
     described = await handle.describe()
     query_status = None
     if described.workflow_type in builtin_workflows():
@@ -65,21 +65,23 @@ async def describe_workflow(client: ClientDep, _: User, workflow_id: Id) -> dict
 
 @workflows.post("/{workflow_id}/signals/{signal}", response_model=Accepted, status_code=202)
 async def signal_workflow(
-    client: ClientDep, _: User, workflow_id: Id, signal: Id, body: SignalRequest | None = None
+    caller: User, where: Where, workflow_id: Id, signal: Id, body: SignalRequest | None = None
 ) -> Accepted:
-    await client.get_workflow_handle(workflow_id).signal(signal, args=(body or SignalRequest()).args)
+    handle = (await client_for(caller, where)).get_workflow_handle(workflow_id)
+    await handle.signal(signal, args=(body or SignalRequest()).args)
     return Accepted(status="signalled", id=workflow_id)
 
 
 @workflows.post("/{workflow_id}/cancel", response_model=Accepted, status_code=202)
-async def cancel_workflow(client: ClientDep, _: SuperUser, workflow_id: Id) -> Accepted:
-    await client.get_workflow_handle(workflow_id).cancel()
+async def cancel_workflow(caller: SuperUser, where: Where, workflow_id: Id) -> Accepted:
+    await (await client_for(caller, where)).get_workflow_handle(workflow_id).cancel()
     return Accepted(status="cancel requested", id=workflow_id)
 
 
 @workflows.post("/{workflow_id}/terminate", response_model=Accepted)
-async def terminate_workflow(client: ClientDep, who: SuperUser, workflow_id: Id) -> Accepted:
-    await client.get_workflow_handle(workflow_id).terminate(f"terminated through the launchpad API by {who.sub}")
+async def terminate_workflow(caller: SuperUser, where: Where, workflow_id: Id) -> Accepted:
+    handle = (await client_for(caller, where)).get_workflow_handle(workflow_id)
+    await handle.terminate(f"terminated through the launchpad API by {caller.who.sub}")
     return Accepted(status="terminated", id=workflow_id)
 
 
@@ -97,9 +99,9 @@ async def _schedule_info(schedule_id: str, schedule: Any, memo: dict[str, Any], 
 
 
 @schedules.get("", response_model=list[ScheduleInfo])
-async def list_schedules(client: ClientDep, _: User) -> list[dict[str, Any]]:
+async def list_schedules(caller: User, where: Where) -> list[dict[str, Any]]:
     out = []
-    async for listed in await client.list_schedules():
+    async for listed in await (await client_for(caller, where)).list_schedules():
         if listed.schedule is not None:
             info = listed.info.next_action_times if listed.info else []
             out.append(await _schedule_info(listed.id, listed.schedule, await listed.memo(), info))
@@ -107,21 +109,21 @@ async def list_schedules(client: ClientDep, _: User) -> list[dict[str, Any]]:
 
 
 @schedules.get("/{schedule_id}", response_model=ScheduleInfo)
-async def get_schedule(client: ClientDep, _: User, schedule_id: Id) -> dict[str, Any]:
-    described = await client.get_schedule_handle(schedule_id).describe()
+async def get_schedule(caller: User, where: Where, schedule_id: Id) -> dict[str, Any]:
+    described = await (await client_for(caller, where)).get_schedule_handle(schedule_id).describe()
     return await _schedule_info(
         schedule_id, described.schedule, dict(await described.memo()), described.info.next_action_times
     )
 
 
 @schedules.post("/{schedule_id}/{operation}", response_model=Accepted)
-async def operate_schedule(client: ClientDep, who: User, schedule_id: Id, operation: Operation) -> Accepted:
+async def operate_schedule(caller: User, where: Where, schedule_id: Id, operation: Operation) -> Accepted:
     """Pause, unpause or trigger a schedule now (the note records who did it)."""
-    handle = client.get_schedule_handle(schedule_id)
+    handle = (await client_for(caller, where)).get_schedule_handle(schedule_id)
     if operation == "pause":
-        await handle.pause(note=f"paused through the launchpad API by {who.sub}")
+        await handle.pause(note=f"paused through the launchpad API by {caller.who.sub}")
     elif operation == "unpause":
-        await handle.unpause(note=f"unpaused through the launchpad API by {who.sub}")
+        await handle.unpause(note=f"unpaused through the launchpad API by {caller.who.sub}")
     else:
         await handle.trigger()
     return Accepted(
@@ -130,6 +132,6 @@ async def operate_schedule(client: ClientDep, who: User, schedule_id: Id, operat
 
 
 @schedules.delete("/{schedule_id}", response_model=Accepted)
-async def delete_schedule(client: ClientDep, _: SuperUser, schedule_id: Id) -> Accepted:
-    await client.get_schedule_handle(schedule_id).delete()
+async def delete_schedule(caller: SuperUser, where: Where, schedule_id: Id) -> Accepted:
+    await (await client_for(caller, where)).get_schedule_handle(schedule_id).delete()
     return Accepted(status="deleted", id=schedule_id)
