@@ -52,7 +52,13 @@ def api(
 
     cfg = config_or_exit(config)
     _refuse_open_api(cfg, host)
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="info", access_log=access_log)
+    app = create_app(cfg)
+    if not access_log:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        return
+    from functions.access_log import AccessLog, log_config
+
+    uvicorn.run(AccessLog(app), host=host, port=port, log_level="info", access_log=False, log_config=log_config())
 
 
 def start(

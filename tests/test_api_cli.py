@@ -15,7 +15,7 @@ from launchpad.devserver import free_port
 
 
 def serve(tmp_path: Path, *flags: str) -> str:
-    """Start `launchpad api`, fetch /openapi.json once, stop it; what it printed."""
+    """Start `launchpad api`, fetch /openapi.json and a missing route once, stop it; what it printed."""
     config = tmp_path / "launchpad_configs.yaml"
     config.write_text(f"temporalio:\n  servers: [{{name: local, ip: 127.0.0.1, port: {free_port()}}}]\n")
     port = free_port()
@@ -38,6 +38,7 @@ def serve(tmp_path: Path, *flags: str) -> str:
                     time.sleep(0.2)
             assert answer.status_code == 200
             assert answer.json()["info"]["title"] == "launchpad"
+            assert httpx.get(f"http://127.0.0.1:{port}/no-such-route?x=1", timeout=2).status_code == 404
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=15)
@@ -45,7 +46,11 @@ def serve(tmp_path: Path, *flags: str) -> str:
 
 
 def test_api_logs_each_request_by_default(tmp_path: Path) -> None:
-    assert '"GET /openapi.json HTTP/1.1" 200' in serve(tmp_path)
+    """uvicorn's access line (client, request line with the query, status), once per request."""
+    printed = serve(tmp_path)
+    assert printed.count('"GET /openapi.json HTTP/1.1" 200') == 1
+    assert printed.count('"GET /no-such-route?x=1 HTTP/1.1" 404') == 1
+    assert "127.0.0.1:" in printed.split('"GET /openapi.json')[0].splitlines()[-1]
 
 
 def test_api_without_access_log_still_serves(tmp_path: Path) -> None:
