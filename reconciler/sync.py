@@ -74,8 +74,12 @@ class Reconciler:
         workers: WorkerSet | None = None,
         source: GitSource | None = None,
         env: Mapping[str, str] | None = None,
+        scope: Callable[[str, str], bool] | None = None,
     ) -> None:
+        """`scope(kind, name)` limits what this reconciler manages (default: every object); a
+        worker process following the repository manages its workers and nothing else."""
         self.config = config
+        self.scope = scope
         self.store = store
         self.connections = connections or Connections(config.temporalio)
         self.source = source or source_for(config)
@@ -102,12 +106,16 @@ class Reconciler:
     async def plan(self, revision: str | None = None) -> tuple[Plan, DesiredState]:
         """Fetch, load the desired state, look at Temporal and compare: no writes."""
         head = revision or await asyncio.to_thread(self.source.fetch)
-        applied = self.store.objects()
+        applied = [o for o in self.store.objects() if self._manages(o.kind, o.name)]
         desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env)
+        desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(*key)}
         self.load_code(desired.revision, desired.code_hash)
         live = await self._observe(desired, applied)
         plan = make_plan(desired, applied, live, self.config.reconciler, self.resolve)
         return plan, desired
+
+    def _manages(self, kind: str, name: str) -> bool:
+        return self.scope is None or self.scope(kind, name)
 
     def load_code(self, revision: str, code: str | None = None) -> None:
         """Users' code comes from the repository at the synced (or deployed) revision."""

@@ -102,11 +102,11 @@ class WorkerSet:
         await self.stop(name)
         await self.start(name, spec)
 
-    async def wait_until(self, stop: asyncio.Event) -> dict[str, BaseException]:
-        """Wait until `stop` is set or a worker's run loop ends; return the failed workers."""
+    async def wait_until(self, stop: asyncio.Event, timeout: float | None = None) -> dict[str, BaseException]:
+        """Wait until `stop` is set, a worker's run loop ends or `timeout` passes; return the failed workers."""
         stopper = asyncio.create_task(stop.wait())
         tasks = [running.task for running in self.running.values()]
-        await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([stopper, *tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         return self.failed()
 
