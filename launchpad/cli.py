@@ -7,9 +7,7 @@ core never imports them.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from launchpad.config import Config, load_config
-from launchpad.errors import LaunchpadError, SpecError, SpecErrors
+from launchpad.errors import SpecError, SpecErrors
 from launchpad.registry import Registry
 from launchpad.spec.catalog import load_catalog
-from launchpad.spec.worker import WorkerSpec
 
 app = typer.Typer(help="Declarative, GitOps front end for Temporal.", no_args_is_help=True)
 console = Console()
@@ -105,60 +102,6 @@ def schema(
     if reference is not None:
         reference.write_text(render_reference())
         console.print(f"wrote {reference}")
-
-
-@app.command()
-def worker(
-    names: Annotated[list[str] | None, typer.Argument(help="worker files to run (default: all)")] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Run the workers of the worker files until SIGINT/SIGTERM, then shut down gracefully."""
-    cfg = config_or_exit(config).resolve_secrets()
-    catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
-    if catalog.errors:
-        print_errors(catalog.errors)
-        raise typer.Exit(1)
-    chosen = {n: w for n, w in catalog.workers.items() if not names or n in names}
-    missing = set(names or []) - set(chosen)
-    if missing or not chosen:
-        err_console.print(f"[red]no such worker(s):[/red] {', '.join(sorted(missing)) or 'none defined'}")
-        raise typer.Exit(1)
-    try:
-        asyncio.run(_run_workers(cfg, registry_for(cfg), chosen))
-    except LaunchpadError as exc:
-        err_console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(1) from None
-
-
-async def _run_workers(cfg: Config, registry: Registry, workers: dict[str, WorkerSpec]) -> None:
-    from launchpad.temporal.connections import Connections
-    from launchpad.temporal.workers import WorkerSet
-
-    connections = Connections(cfg.temporalio)
-    await connections.register_namespaces()
-    workerset = WorkerSet(connections, registry)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    for name, spec in workers.items():
-        await workerset.start(name, spec)
-        console.print(f"worker [bold]{name}[/bold] serving task queue {spec.worker.task_queue}")
-    console.print("workers running; Ctrl-C to stop")
-    failed = await workerset.wait_until(stop)
-    for name, exc in failed.items():
-        err_console.print(f"[red]worker {name} failed:[/red] {escape(str(exc))}")
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.remove_signal_handler(sig)  # a second signal stops at once
-    console.print("shutting down (in-flight activities get their grace period)")
-    try:
-        await asyncio.wait_for(workerset.stop_all(), workerset.grace_period() + 5)
-    except TimeoutError:
-        # threads running sync activities cannot be interrupted; a normal exit would wait for them
-        err_console.print("[red]activities still running after the grace period; exiting[/red]")
-        os._exit(1)
-    console.print("stopped")
-    exit_now(1 if failed else 0)
 
 
 @app.command()

@@ -121,8 +121,13 @@ def _default_modules() -> dict[str, ModuleGroup]:
 
 class PollingConfig(StrictModel):
     on_server_start: bool = False
-    automatic_refresh: bool = False
-    polling_interval: Duration = timedelta(seconds=600)
+    automatic_refresh: bool = Field(
+        default=False, description="`launchpad worker` follows the repository (as with --follow)"
+    )
+    polling_interval: Duration = Field(
+        default=timedelta(seconds=600),
+        description="between two syncs of `reconcile --watch` and `start`, and two fetches of `worker --follow`",
+    )
 
 
 class WatcherConfig(StrictModel):

@@ -139,7 +139,7 @@ class Applier:
 
     async def _worker(self, item: PlanItem) -> tuple[bool, str]:
         if self.workers is None:
-            return False, "recorded; workers run in `launchpad worker` / `launchpad start`"
+            return False, "recorded; workers reload in `launchpad worker --follow` / `launchpad start`"
         if item.action == Action.STOP:
             await self.workers.stop(item.name)
             return False, "stopped"

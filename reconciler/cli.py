@@ -1,27 +1,35 @@
-"""Reconciler commands: plan, reconcile, status, history, deploy, hooks."""
+"""Reconciler commands: plan, reconcile, status, history, deploy, worker, hooks."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import stat
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from launchpad.cli import ConfigOption, config_or_exit, console, err_console
+from launchpad.cli import ConfigOption, config_or_exit, console, err_console, exit_now, print_errors, registry_for
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError, SpecErrors
+from launchpad.spec.catalog import load_catalog
 from launchpad.state import open_store
+from launchpad.state.sqlite import SqliteStateStore
 from reconciler.deploy import deploy_task
 from reconciler.plan import Action, Plan
+from reconciler.source import under
 from reconciler.sync import Reconciler, SyncResult
+
+if TYPE_CHECKING:
+    from launchpad.temporal.workers import WorkerSet
 
 STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red"}
 
@@ -217,7 +225,118 @@ def hooks_run(config: ConfigOption = None) -> None:
     print_sync(result)
 
 
+def worker(
+    names: Annotated[list[str] | None, typer.Argument(help="worker files to run (default: all)")] = None,
+    config: ConfigOption = None,
+    follow: Annotated[
+        bool | None,
+        typer.Option(
+            "--follow/--no-follow",
+            help="run the worker files of the repository's branch and start, reload or stop workers as they"
+            " or the code change (default: watcher.polling.automatic_refresh)",
+        ),
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="seconds between fetches when following (default: polling_interval)")
+    ] = None,
+) -> None:
+    """Run workers until SIGINT/SIGTERM, then shut them down gracefully.
+
+    The worker files on disk, or with --follow those of the repository's branch, kept in step with it.
+    """
+    cfg = config_or_exit(config).resolve_secrets()
+    polling = cfg.watcher.polling
+    if follow if follow is not None else polling.automatic_refresh:
+        every = interval or polling.polling_interval.total_seconds()
+        run(_follow(cfg, set(names or []), every))
+        return
+    catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
+    if catalog.errors:
+        print_errors(catalog.errors)
+        raise typer.Exit(1)
+    chosen = {n: w for n, w in catalog.workers.items() if not names or n in names}
+    missing = set(names or []) - set(chosen)
+    if missing or not chosen:
+        err_console.print(f"[red]no such worker(s):[/red] {', '.join(sorted(missing)) or 'none defined'}")
+        raise typer.Exit(1)
+
+    async def start(workers: WorkerSet) -> None:
+        for name, spec in chosen.items():
+            await workers.start(name, spec)
+            console.print(f"worker [bold]{name}[/bold] serving task queue {spec.worker.task_queue}")
+
+    async def serve() -> None:
+        from launchpad.temporal.connections import Connections
+        from launchpad.temporal.workers import WorkerSet
+
+        await _serve(WorkerSet(Connections(cfg.temporalio), registry_for(cfg)), start)
+
+    run(serve())
+
+
+async def _follow(cfg: Config, names: set[str], every: float) -> None:
+    """A reconciler that manages this process's workers and nothing else (tasks and schedules
+    are the reconciler's), with an in-memory state store: what this process runs."""
+    from launchpad.temporal.workers import WorkerSet
+
+    def mine(kind: str, name: str) -> bool:
+        return kind == "worker" and (not names or name in names)
+
+    reconciler = Reconciler(cfg, SqliteStateStore(), scope=mine)
+    reconciler.workers = WorkerSet(reconciler.connections, reconciler.registry)
+
+    reported: set[str] = set()  # revisions whose broken files were reported
+
+    async def keep_in_step(workers: WorkerSet) -> None:
+        result = await reconciler.sync("worker")
+        for outcome in result.outcomes:
+            if outcome["action"] != "noop" or not outcome["ok"]:
+                style = "bold" if outcome["ok"] else "red"
+                line = f"worker [{style}]{escape(outcome['name'])}[/{style}]: {escape(outcome['message'])}"
+                console.print(f"{line} at {(result.revision or '?')[:12]}")
+        for error in result.errors:  # broken worker files: the running version stays
+            if under(error["file"], [cfg.workers_dir]) and error["revision"] not in reported:
+                where = f"[red]{escape(error['file'])}[/red]: {escape(error['path'])}"
+                err_console.print(f"{where}: {escape(error['message'])} (kept the running version)", soft_wrap=True)
+        reported.add(result.revision or "")
+        if result.message:
+            err_console.print(f"[red]{escape(result.message)}[/red]")
+
+    console.print(f"following {escape(cfg.repository.url)} ({cfg.repository.branch}) every {every:g}s")
+    await _serve(reconciler.workers, keep_in_step, every)
+
+
+async def _serve(workers: WorkerSet, tend: Callable[[WorkerSet], Awaitable[None]], every: float | None = None) -> None:
+    """Start the workers (`tend`), then, every `every` seconds if given, tend them again, until a
+    signal or a worker fails; then stop them all, giving in-flight activities their grace period."""
+    await workers.connections.register_namespaces()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await tend(workers)
+    console.print("workers running; Ctrl-C to stop")
+    failed = await workers.wait_until(stop, every)
+    while every is not None and not failed and not stop.is_set():
+        await tend(workers)
+        failed = await workers.wait_until(stop, every)
+    for name, exc in failed.items():
+        err_console.print(f"[red]worker {name} failed:[/red] {escape(str(exc))}")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)  # a second signal stops at once
+    console.print("shutting down (in-flight activities get their grace period)")
+    try:
+        await asyncio.wait_for(workers.stop_all(), workers.grace_period() + 5)
+    except TimeoutError:
+        # threads running sync activities cannot be interrupted; a normal exit would wait for them
+        err_console.print("[red]activities still running after the grace period; exiting[/red]")
+        os._exit(1)
+    console.print("stopped")
+    exit_now(1 if failed else 0)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(worker)
     app.command()(plan)
     app.command()(reconcile)
     app.command()(status)

@@ -1,4 +1,4 @@
-"""`launchpad worker` as a real process: serving, graceful SIGTERM, and surviving a SIGKILL."""
+"""`launchpad worker` as a real process: serving, graceful SIGTERM, surviving a SIGKILL, following the repository."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.devserver import DevServer
+from tests.gitrepo import GitRepo
 from tests.helpers import temporal_json, write
 
 GRACE = 20.0  # the worker file's graceful_shutdown_timeout, in seconds
@@ -99,12 +101,12 @@ def make_project(root: Path, server: DevServer, queue: str) -> Path:
 class WorkerProcess:
     """One `launchpad worker` subprocess; its output goes to a file (a pipe could fill and block it)."""
 
-    def __init__(self, cfg_file: Path, out_file: Path) -> None:
+    def __init__(self, cfg_file: Path, out_file: Path, *flags: str) -> None:
         self.out_file = out_file
         self.out = out_file.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "250", "NO_COLOR": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "launchpad", "worker", "--config", str(cfg_file)],
+            [sys.executable, "-m", "launchpad", "worker", "--config", str(cfg_file), *flags],
             cwd=cfg_file.parent,
             stdout=self.out,
             stderr=subprocess.STDOUT,
@@ -137,12 +139,12 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[[Path], WorkerProcess]]:
+def spawn(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start worker subprocesses; whatever is still alive at the end is killed."""
     started: list[WorkerProcess] = []
 
-    def start(cfg_file: Path) -> WorkerProcess:
-        worker = WorkerProcess(cfg_file, tmp_path / f"worker-{len(started) + 1}.out")
+    def start(cfg_file: Path, *flags: str) -> WorkerProcess:
+        worker = WorkerProcess(cfg_file, tmp_path / f"worker-{len(started) + 1}.out", *flags)
         started.append(worker)
         return worker
 
@@ -290,3 +292,127 @@ async def test_sigkill_mid_batch_then_restart_completes_batch_with_effects_once(
 
     second.proc.send_signal(signal.SIGTERM)
     assert await second.wait_exit(GRACE + 5) == 0, second.output()
+
+
+GREETINGS = """
+from temporalio import activity
+
+
+@activity.defn
+async def greet(name):
+    return "{word} " + name
+"""
+
+
+def worker_file(queue: str) -> str:
+    return f"worker:\n  task_queue: {queue}\n  workflows: [Task]\n  activities: [greet]\n"
+
+
+async def greet(client: Client, queue: str, name: str) -> Any:
+    return await client.execute_workflow(
+        "Task",
+        {"activity": "greet", "args": [name], "start_to_close_timeout": 5},
+        id=f"greet-{uuid.uuid4()}",
+        task_queue=queue,
+        execution_timeout=timedelta(seconds=20),
+    )
+
+
+def following_project(root: Path, server: DevServer, queue: str, polling: str = "") -> tuple[GitRepo, Path]:
+    """A repository with code and one worker file on `queue`, and a host configuration naming it."""
+    repo = GitRepo(root)
+    repo.write("code/greetings.py", GREETINGS.format(word="hello"))
+    repo.write("workers/w.yaml", worker_file(queue))
+    repo.write(
+        "tasks/keepalive.yaml",
+        f"""
+        name: keepalive
+        runner: WorkflowRunner
+        deploy_on_server_start: true
+        workflow:
+          task_queue: {queue}
+          workflow_id: keepalive-{queue}
+          workflow: Task
+          workflow_kwargs: {{activity: greet, args: [x], start_to_close_timeout: 5}}
+        """,
+    )
+    repo.commit("first worker")
+    host, port = server.address.split(":")
+    cfg_file = write(
+        root / "host" / "launchpad_configs.yaml",
+        f"""
+        temporalio:
+          servers: [{{name: local, ip: {host}, port: {port}}}]
+        repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
+        watcher:
+          modules:
+            activities: {{basepaths: [code/greetings.py]}}
+            workers: {{basepaths: [workers]}}
+            tasks: {{basepaths: [tasks]}}
+          {polling}
+        """,
+    )
+    return repo, cfg_file
+
+
+async def test_follow_starts_reloads_and_stops_workers_as_the_repository_changes(
+    temporal_server: DevServer,
+    client: Client,
+    tmp_path: Path,
+    spawn: Callable[..., WorkerProcess],
+) -> None:
+    """`launchpad worker --follow`: the worker files and the code come from the repository's
+    branch; a push of new code reloads the worker, a new file starts one, a deleted file stops
+    it, and a broken file keeps the running version."""
+    q1, q2 = f"follow-{uuid.uuid4()}", f"follow-{uuid.uuid4()}"
+    repo, cfg_file = following_project(tmp_path, temporal_server, q1)
+    worker = spawn(cfg_file, "--follow", "--interval", "0.5")
+    await worker.wait_serving()
+    assert "worker w: started" in worker.output()
+    assert await greet(client, q1, "ada") == "hello ada"
+    with pytest.raises(RPCError) as missing:  # tasks are the reconciler's, never a worker's
+        await client.get_workflow_handle(f"keepalive-{q1}").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+
+    repo.write("code/greetings.py", GREETINGS.format(word="hi"))
+    repo.commit("new code")
+    await wait_for(lambda: "worker w: reloaded" in worker.output(), 30, "the worker to reload")
+    assert await greet(client, q1, "ada") == "hi ada"
+
+    repo.write("workers/w2.yaml", worker_file(q2))
+    repo.commit("second worker")
+    await wait_for(lambda: "worker w2: started" in worker.output(), 30, "the second worker")
+    assert await greet(client, q2, "bob") == "hi bob"
+
+    repo.write("workers/w.yaml", worker_file(q1) + "  max_workers: many\n")
+    repo.commit("broken worker file")
+    await wait_for(lambda: "kept the running version" in worker.output(), 30, "the broken file to be reported")
+    assert "workers/w.yaml" in worker.output()
+    assert await greet(client, q1, "cy") == "hi cy"
+
+    repo.delete("workers/w2.yaml")
+    repo.commit("no second worker")
+    await wait_for(lambda: "worker w2: stopped" in worker.output(), 30, "the second worker to stop")
+
+    worker.proc.send_signal(signal.SIGTERM)
+    assert await worker.wait_exit(GRACE + 5) == 0, worker.output()
+    assert "stopped" in worker.output().splitlines()[-1]
+
+
+async def test_automatic_refresh_makes_follow_the_default(
+    temporal_server: DevServer,
+    client: Client,
+    tmp_path: Path,
+    spawn: Callable[..., WorkerProcess],
+) -> None:
+    """The original launchpad's `polling.automatic_refresh: true` turns hot reloading on."""
+    queue = f"follow-{uuid.uuid4()}"
+    _, cfg_file = following_project(
+        tmp_path, temporal_server, queue, polling="polling: {automatic_refresh: true, polling_interval: 1}"
+    )
+    worker = spawn(cfg_file)
+    await worker.wait_serving()
+    assert worker.output().startswith("following ") and "every 1s" in worker.output()
+    assert await greet(client, queue, "dee") == "hello dee"
+    worker.proc.send_signal(signal.SIGTERM)
+    assert await worker.wait_exit(GRACE + 5) == 0, worker.output()
