@@ -120,7 +120,9 @@ def _default_modules() -> dict[str, ModuleGroup]:
 
 
 class PollingConfig(StrictModel):
-    on_server_start: bool = False
+    on_server_start: bool = Field(
+        default=False, description="kept for compatibility: `launchpad start` and `dev` always sync when they start"
+    )
     automatic_refresh: bool = Field(
         default=False, description="`launchpad worker` follows the repository (as with --follow)"
     )
