@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from api_overhead import CONFIG_YAML, SECRET, TASK, TASK_FILE, TASK_YAML, USER, make_repository
+from api_overhead import SECRET, TASK, TASK_FILE, TASK_YAML, USER, make_project
 from common import log, parse_positive, ratio
 
 from functions.app import create_app
@@ -57,8 +57,8 @@ from reconciler.deploy import deploy_task
 Call = Callable[[], Awaitable[object]]
 
 
-async def asgi(app: Any, method: str, path: str, token: str, body: bytes = b"") -> tuple[int, bytes]:
-    """One HTTP request through the ASGI app, as uvicorn would pass it; (status, body)."""
+async def asgi(app: Any, method: str, path: str, token: str, body: bytes = b"") -> bytes:
+    """One HTTP request through the ASGI app, as uvicorn would pass it; the body of its 200."""
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -87,20 +87,14 @@ async def asgi(app: Any, method: str, path: str, token: str, body: bytes = b"") 
         sent.append(message)
 
     await app(scope, receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    if sent[0]["status"] != 200:
+        raise RuntimeError(f"{method} {path} answered {sent[0]['status']}: {sent[1:]!r}")
+    return b"".join(m.get("body", b"") for m in sent[1:])
 
 
 async def sides(root: Path, address: str) -> dict[str, Call]:
     """The four sides, each a no-argument call starting a new workflow (or reading the floor)."""
-    host, port = address.rsplit(":", 1)
-    config = root / "launchpad.yaml"
-    remote = make_repository(root)
-    config.write_text(
-        CONFIG_YAML.format(
-            host=host, port=port, remote=remote, root=root, secret=SECRET, user=USER[0], password=USER[1]
-        )
-    )
-    app = create_app(load_config(config))
+    app = create_app(load_config(make_project(root, address)))
     reconciler = app.state.services.reconciler
     token, _ = issue_token(SECRET, USER[0], ["user"], 3600)
     ids = itertools.count()
@@ -108,19 +102,13 @@ async def sides(root: Path, address: str) -> dict[str, Call]:
     def body() -> bytes:
         return json.dumps({"overwrite": {"workflow.workflow_id": f"cpu-api-{next(ids)}"}}).encode()
 
-    status, answer = await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body())
-    if status != 200:
-        raise RuntimeError(f"the first deploy answered {status}: {answer!r}")
-    version = json.loads(answer)["version"]
+    version = json.loads(await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body()))["version"]
     spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
     client = await reconciler.connections.client(spec.server, spec.namespace)
     options, workflow, arg = start_options(spec, version), spec.workflow.workflow, workflow_input(spec)
 
     async def api() -> object:
-        status, answer = await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body())
-        if status != 200:
-            raise RuntimeError(f"deploy answered {status}: {answer!r}")
-        return answer
+        return await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body())
 
     async def engine() -> object:
         overwrite = {"workflow.workflow_id": f"cpu-task-{next(ids)}"}
@@ -130,10 +118,7 @@ async def sides(root: Path, address: str) -> dict[str, Call]:
         return await client.start_workflow(workflow, arg, **{**options, "id": f"cpu-direct-{next(ids)}"})
 
     async def floor() -> object:
-        status, answer = await asgi(app, "GET", "/sync/history", token)
-        if status != 200:
-            raise RuntimeError(f"/sync/history answered {status}: {answer!r}")
-        return answer
+        return await asgi(app, "GET", "/sync/history", token)
 
     return {"api": api, "deploy_task": engine, "direct": direct, "floor": floor}
 

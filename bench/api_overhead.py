@@ -181,6 +181,19 @@ def make_repository(root: Path) -> Path:
     return remote
 
 
+def make_project(root: Path, temporal: str) -> Path:
+    """The repository and a configuration (auth on) whose Temporal server is `temporal`; returns the file."""
+    host, port = temporal.rsplit(":", 1)
+    config = root / "launchpad.yaml"
+    remote = make_repository(root)
+    config.write_text(
+        CONFIG_YAML.format(
+            host=host, port=port, remote=remote, root=root, secret=SECRET, user=USER[0], password=USER[1]
+        )
+    )
+    return config
+
+
 class ApiProcess:
     """`python -m launchpad api` in a child process, output to a log file; SIGINT to stop."""
 
@@ -524,20 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         log("starting the Temporal dev server")
         with DevServer() as server, temporal_link(server.address, args.temporal_rtt_ms) as temporal:
-            remote = make_repository(root)
-            host, port = temporal.rsplit(":", 1)
-            config = root / "launchpad.yaml"
-            config.write_text(
-                CONFIG_YAML.format(
-                    host=host,
-                    port=port,
-                    remote=remote,
-                    root=root,
-                    secret=SECRET,
-                    user=USER[0],
-                    password=USER[1],
-                )
-            )
+            config = make_project(root, temporal)
             log("starting the API (python -m launchpad api)")
             profile = args.profile.resolve() if args.profile else None
             api = ApiProcess(config, free_port(), root / "api.log", profile, args.access_log)

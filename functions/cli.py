@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -52,13 +52,13 @@ def api(
 
     cfg = config_or_exit(config)
     _refuse_open_api(cfg, host)
-    app = create_app(cfg)
-    if not access_log:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
-        return
-    from functions.access_log import AccessLog, log_config
+    app: Any = create_app(cfg)
+    logging: dict[str, Any] = {}
+    if access_log:  # our access line, written after the answer (uvicorn's own is switched off)
+        from functions.access_log import AccessLog, log_config
 
-    uvicorn.run(AccessLog(app), host=host, port=port, log_level="info", access_log=False, log_config=log_config())
+        app, logging = AccessLog(app), {"log_config": log_config()}
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **logging)
 
 
 def start(

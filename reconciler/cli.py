@@ -25,8 +25,7 @@ from launchpad.state import open_store
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.deploy import deploy_task
 from reconciler.plan import Action, Plan
-from reconciler.source import under
-from reconciler.sync import Reconciler, SyncResult
+from reconciler.sync import Reconciler, Scope, SyncResult
 
 if TYPE_CHECKING:
     from launchpad.temporal.workers import WorkerSet
@@ -248,7 +247,7 @@ def worker(
     polling = cfg.watcher.polling
     if follow if follow is not None else polling.automatic_refresh:
         every = interval or polling.polling_interval.total_seconds()
-        run(_follow(cfg, set(names or []), every))
+        run(_follow(cfg, names or [], every))
         return
     catalog = load_catalog([cfg.path(cfg.workers_dir)], base=cfg.base_dir)
     if catalog.errors:
@@ -274,15 +273,12 @@ def worker(
     run(serve())
 
 
-async def _follow(cfg: Config, names: set[str], every: float) -> None:
+async def _follow(cfg: Config, names: list[str], every: float) -> None:
     """A reconciler that manages this process's workers and nothing else (tasks and schedules
     are the reconciler's), with an in-memory state store: what this process runs."""
     from launchpad.temporal.workers import WorkerSet
 
-    def mine(kind: str, name: str) -> bool:
-        return kind == "worker" and (not names or name in names)
-
-    reconciler = Reconciler(cfg, SqliteStateStore(), scope=mine)
+    reconciler = Reconciler(cfg, SqliteStateStore(), scope=Scope(frozenset({"worker"}), frozenset(names)))
     reconciler.workers = WorkerSet(reconciler.connections, reconciler.registry)
 
     reported: set[str] = set()  # revisions whose broken files were reported
@@ -294,8 +290,8 @@ async def _follow(cfg: Config, names: set[str], every: float) -> None:
                 style = "bold" if outcome["ok"] else "red"
                 line = f"worker [{style}]{escape(outcome['name'])}[/{style}]: {escape(outcome['message'])}"
                 console.print(f"{line} at {(result.revision or '?')[:12]}")
-        for error in result.errors:  # broken worker files: the running version stays
-            if under(error["file"], [cfg.workers_dir]) and error["revision"] not in reported:
+        for error in result.errors:  # broken worker files (only those are read): the running version stays
+            if error["revision"] not in reported:
                 where = f"[red]{escape(error['file'])}[/red]: {escape(error['path'])}"
                 err_console.print(f"{where}: {escape(error['message'])} (kept the running version)", soft_wrap=True)
         reported.add(result.revision or "")
@@ -316,10 +312,8 @@ async def _serve(workers: WorkerSet, tend: Callable[[WorkerSet], Awaitable[None]
         loop.add_signal_handler(sig, stop.set)
     await tend(workers)
     console.print("workers running; Ctrl-C to stop")
-    failed = await workers.wait_until(stop, every)
-    while every is not None and not failed and not stop.is_set():
+    while not (failed := await workers.wait_until(stop, every)) and every is not None and not stop.is_set():
         await tend(workers)
-        failed = await workers.wait_until(stop, every)
     for name, exc in failed.items():
         err_console.print(f"[red]worker {name} failed:[/red] {escape(str(exc))}")
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -146,11 +146,13 @@ def load_desired(
     config: Config,
     applied: list[AppliedObject],
     env: Mapping[str, str] | None = None,
+    folders: list[str] | None = None,
 ) -> DesiredState:
+    """The objects the files under `folders` (default: the tasks and workers folders) describe."""
     state = DesiredState(revision, code_hash=code_hash(source, revision, config))
     files = {
         path: blob
-        for path, blob in source.files(revision, [config.tasks_dir, config.workers_dir]).items()
+        for path, blob in source.files(revision, folders or [config.tasks_dir, config.workers_dir]).items()
         if path.endswith(YAML_SUFFIXES)
     }
     by_path: dict[str, list[AppliedObject]] = {}

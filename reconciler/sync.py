@@ -36,6 +36,22 @@ log = logging.getLogger(__name__)
 LOCK = "sync"
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a reconciler manages when not everything: some kinds, and only these names if given."""
+
+    kinds: frozenset[str]
+    names: frozenset[str] = frozenset()
+
+    def manages(self, kind: str, name: str) -> bool:
+        return kind in self.kinds and (not self.names or name in self.names)
+
+    def folders(self, config: Config) -> list[str]:
+        """Only these are read: a scope of workers never parses a task file."""
+        tasks = [config.tasks_dir] if self.kinds - {"worker"} else []
+        return tasks + ([config.workers_dir] if "worker" in self.kinds else [])
+
+
 @dataclass
 class SyncResult:
     id: str
@@ -74,10 +90,10 @@ class Reconciler:
         workers: WorkerSet | None = None,
         source: GitSource | None = None,
         env: Mapping[str, str] | None = None,
-        scope: Callable[[str, str], bool] | None = None,
+        scope: Scope | None = None,
     ) -> None:
-        """`scope(kind, name)` limits what this reconciler manages (default: every object); a
-        worker process following the repository manages its workers and nothing else."""
+        """`scope` limits what this reconciler manages (default: every object); a worker process
+        following the repository manages its workers and nothing else."""
         self.config = config
         self.scope = scope
         self.store = store
@@ -107,7 +123,8 @@ class Reconciler:
         """Fetch, load the desired state, look at Temporal and compare: no writes."""
         head = revision or await asyncio.to_thread(self.source.fetch)
         applied = [o for o in self.store.objects() if self._manages(o.kind, o.name)]
-        desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env)
+        folders = self.scope.folders(self.config) if self.scope else None
+        desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env, folders)
         desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(*key)}
         self.load_code(desired.revision, desired.code_hash)
         live = await self._observe(desired, applied)
@@ -115,7 +132,7 @@ class Reconciler:
         return plan, desired
 
     def _manages(self, kind: str, name: str) -> bool:
-        return self.scope is None or self.scope(kind, name)
+        return self.scope is None or self.scope.manages(kind, name)
 
     def load_code(self, revision: str, code: str | None = None) -> None:
         """Users' code comes from the repository at the synced (or deployed) revision."""
