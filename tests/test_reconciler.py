@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,15 @@ def gitops(tmp_path: Path, engine: Engine) -> Iterator[GitOps]:
 
 def schedule_ids(server: DevServer) -> set[str]:
     return {s["scheduleId"] for s in temporal_json(server, "schedule", "list") or []}
+
+
+async def listed_schedules(server: DevServer, expected: set[str], timeout: float = 10.0) -> set[str]:
+    """The schedule listing once it shows `expected` (or at the deadline): the listing comes from
+    visibility, which can trail the creates by a moment on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while (listed := await asyncio.to_thread(schedule_ids, server)) != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    return listed
 
 
 async def test_first_sync_creates_exactly_the_described_objects(gitops: GitOps) -> None:
@@ -338,7 +348,7 @@ async def test_a_temporal_outage_fails_the_sync_cleanly_and_the_next_converges(t
         server.start()
         converged = await reconciler.sync("test")
         assert converged.status == "succeeded", converged
-        assert schedule_ids(server) == set(names)
+        assert await listed_schedules(server, set(names)) == set(names)
         assert {o.name for o in reconciler.store.objects()} == set(names)
         assert (await reconciler.sync("test")).writes == 0
     finally:
