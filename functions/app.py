@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from functions import errors
+from functions.fast_deploy import FastDeploy
 from functions.routes import auth, misc, servers, sync, tasks, temporal, webhooks
 from functions.services import Services
 from launchpad import __version__
@@ -23,13 +26,27 @@ def mount(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
+class LaunchpadApp(FastAPI):
+    """FastAPI, with deploys taken first by `functions.fast_deploy` (the API's hot path)."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.fast_deploy = FastDeploy(self, fallback=super().__call__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_deploy.takes(scope):
+            await self.fast_deploy(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
 def create_app(
     config: Config,
     services: Services | None = None,
     dispatch: Callable[[Services, str], Awaitable[str]] | None = None,
 ) -> FastAPI:
     """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes)."""
-    app = FastAPI(
+    app = LaunchpadApp(
         title="launchpad",
         version=__version__,
         description="Declarative, GitOps front end for Temporal: deploy tasks, control schedules, sync from git.",
