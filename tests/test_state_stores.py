@@ -367,6 +367,19 @@ def test_add_refuses_an_existing_name_and_delete_removes(users: Users) -> None:
     assert [u.username for u in store.users()] == ["bob", "carol"]
 
 
+def test_an_in_memory_user_store_sees_every_change_at_once() -> None:
+    """`:memory:` answers `get` from memory; each write (add, demote, delete) is seen by the next `get`."""
+    store = SqliteUserStore(":memory:")
+    assert store.get("erin") is None
+    store.add("erin", "erin-password", ["user", "super user"], 60)
+    erin = store.get("erin")
+    assert erin is not None and erin.levels == ("user", "super user")
+    store.put("erin", carol_hash(), ["user"], 30)
+    demoted = store.get("erin")
+    assert demoted is not None and (demoted.levels, demoted.max_age) == (("user",), 30)
+    assert store.delete("erin") and store.get("erin") is None
+
+
 def test_login_failures_are_counted_per_key_within_the_window(users: Users) -> None:
     store, other = users.open(), users.another()
     for _ in range(3):

@@ -104,10 +104,19 @@ class SqliteUserStore(UserStore):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(SCHEMA)
         self._mutex = threading.Lock()
+        # A private in-memory database changes only through this object, so `get` (on every API
+        # request) is answered from memory until the next write; a file may be written by others.
+        self._known: dict[str, User | None] | None = {} if path == ":memory:" else None
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._mutex:
-            return self._db.execute(sql, args).fetchall()
+            return self._execute(sql, args).fetchall()
+
+    def _execute(self, sql: str, args: tuple[object, ...]) -> Any:
+        """Under the mutex; a write forgets what `get` remembered."""
+        if self._known and not sql.startswith("SELECT"):
+            self._known.clear()
+        return self._db.execute(sql, args)
 
     def put(self, username: str, password_hash: str, levels: list[str], max_age: int) -> None:
         if not is_hash(password_hash):
@@ -127,12 +136,18 @@ class SqliteUserStore(UserStore):
         return User(username, tuple(levels), max_age)
 
     def get(self, username: str) -> User | None:
-        rows = self._run("SELECT levels, max_age FROM users WHERE username = ?", (username,))
-        return User(username, tuple(json.loads(str(rows[0][0]))), int(str(rows[0][1]))) if rows else None
+        with self._mutex:
+            if self._known is not None and username in self._known:
+                return self._known[username]
+            rows = self._execute("SELECT levels, max_age FROM users WHERE username = ?", (username,)).fetchall()
+            user = User(username, tuple(json.loads(str(rows[0][0]))), int(str(rows[0][1]))) if rows else None
+            if self._known is not None:
+                self._known[username] = user
+            return user
 
     def delete(self, username: str) -> bool:
         with self._mutex:
-            return self._db.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 1
+            return bool(self._execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 1)
 
     def users(self) -> list[User]:
         rows = self._run("SELECT username, levels, max_age FROM users ORDER BY username")
