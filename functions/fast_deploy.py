@@ -37,7 +37,7 @@ PREFIX = "/tasks/deploy/"
 
 @cache
 def _body() -> TypeAdapter[DeployRequest | None]:
-    return TypeAdapter(DeployRequest | None)  # type: ignore[arg-type]
+    return TypeAdapter(DeployRequest | None)
 
 
 @cache

@@ -15,6 +15,8 @@ from launchpad.auth.passwords import hash_password, is_hash, verify_password
 from launchpad.config import AuthenticatorConfig
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from launchpad.config import Config
 
 SCHEMA = """
@@ -112,7 +114,7 @@ class SqliteUserStore(UserStore):
         with self._mutex:
             return self._execute(sql, args).fetchall()
 
-    def _execute(self, sql: str, args: tuple[object, ...]) -> Any:
+    def _execute(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
         """Under the mutex; a write forgets what `get` remembered."""
         if self._known and not sql.startswith("SELECT"):
             self._known.clear()
@@ -147,7 +149,7 @@ class SqliteUserStore(UserStore):
 
     def delete(self, username: str) -> bool:
         with self._mutex:
-            return bool(self._execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 1)
+            return self._execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 1
 
     def users(self) -> list[User]:
         rows = self._run("SELECT username, levels, max_age FROM users ORDER BY username")
