@@ -6,13 +6,14 @@ script measures the API's own cost with less noise. Everything runs in this proc
 Temporal dev server it starts, with the task, repository and configuration (auth on) of
 api_overhead.py:
 
-- `api`: the FastAPI app from `create_app`, called as an ASGI app with a
-  `POST /tasks/deploy/{name}` request (bearer token, `{"overwrite": {"workflow.workflow_id": ...}}`):
-  routing, auth, the body and response models, then `deploy_task`. No socket, no uvicorn;
+- `api`: the app from `create_app`, called as an ASGI app with a `POST /tasks/deploy/{name}`
+  request (bearer token, `{"overwrite": {"workflow.workflow_id": ...}}`): the deploy fast path
+  (`functions/fast_deploy.py`: auth, the body and response models, errors), then `deploy_task`.
+  No socket, no uvicorn;
 - `deploy_task`: `reconciler.deploy.deploy_task` with the same overwrite (find the file, render,
   run it through `WorkflowRunner`);
 - `direct`: `Client.start_workflow` with what `start_options(spec, version)` returns;
-- `floor`: `GET /sync/history` through the app (auth, routing, a SQLite read).
+- `floor`: `GET /sync/history` through the app (FastAPI: auth, routing, a SQLite read).
 
 The sides take turns one call each, so drift on the machine hits them alike. For each call the
 script reads this process's CPU time (`time.process_time()`: every thread, the Temporal SDK's
