@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from functions.app import create_app
 from functions.services import Services
@@ -53,6 +54,7 @@ def api_config(engine: Engine, root: Path, repo: GitRepo, extra: str = "") -> Co
 
 @dataclass
 class Api:
+    app: FastAPI
     http: httpx.AsyncClient
     services: Services
     repo: GitRepo
@@ -115,4 +117,4 @@ async def api(tmp_path: Path, engine: Engine) -> AsyncIterator[Api]:
     app = create_app(config, services)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://launchpad.test") as http:
-        yield Api(http, services, repo, engine, prefix)
+        yield Api(app, http, services, repo, engine, prefix)
