@@ -7,9 +7,8 @@ Temporal dev server it starts, with the task, repository and configuration (auth
 api_overhead.py:
 
 - `api`: the app from `create_app`, called as an ASGI app with a `POST /tasks/deploy/{name}`
-  request (bearer token, `{"overwrite": {"workflow.workflow_id": ...}}`): the deploy fast path
-  (`functions/fast_deploy.py`: auth, the body and response models, errors), then `deploy_task`.
-  No socket, no uvicorn;
+  request (bearer token, `{"overwrite": {"workflow.workflow_id": ...}}`): FastAPI's routing, the
+  auth dependency, the body and response models, then `deploy_task`. No socket, no uvicorn;
 - `deploy_task`: `reconciler.deploy.deploy_task` with the same overwrite (find the file, render,
   run it through `WorkflowRunner`);
 - `direct`: `Client.start_workflow` with what `start_options(spec, version)` returns;

@@ -61,8 +61,7 @@ class Require(OAuth2PasswordBearer):
         return await self.caller(request.app.state.services, request.headers.get("Authorization"))
 
     async def caller(self, svc: Services, authorization: str | None) -> Caller:
-        """The caller an `Authorization` header names, if it holds the level (also for
-        `functions.fast_deploy`, which reads the header itself)."""
+        """The caller an `Authorization` header names, if it holds the level."""
         who = await authenticate(svc, bearer_token(authorization))
         if not who.allows(self.level):
             raise ApiError(403, "forbidden", f"this needs the {self.level!r} level")

@@ -4,5 +4,3 @@ These modules, functions/security.py and functions/models.py use real annotation
 `from __future__ import annotations`: FastAPI evaluates each string annotation of every route and
 dependency when the module is imported, a cost the Lambda cold start pays (docs/lambda.md).
 """
-
-from functions import fastapi_compat  # noqa: F401  (before any route is declared)

@@ -1,18 +1,14 @@
 """Log in: `POST /auth/token` with a form (OAuth2 password flow, as Swagger sends it) or JSON."""
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from functions.errors import ApiError
+from functions.login import login
 from functions.models import Credentials, TokenResponse
 from functions.security import ServicesDep
-from launchpad.auth.tokens import issue_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-MAX_FAILURES = 5
-WINDOW_SECONDS = 300.0
 
 
 async def _credentials(request: Request) -> Credentials:
@@ -50,15 +46,5 @@ async def token(request: Request, svc: ServicesDep) -> TokenResponse:
         raise ApiError(404, "auth_disabled", "no authenticator is configured; the API is open")
     creds = await _credentials(request)
     client = request.client.host if request.client else "unknown"
-    keys = (f"user:{creds.username}", f"client:{client}")
-    if any(svc.users.failures(key, WINDOW_SECONDS) >= MAX_FAILURES for key in keys):
-        raise ApiError(429, "too_many_attempts", "too many failed logins; try again later")
-    # argon2 takes a good fraction of a second: off the event loop, or every request waits
-    user = await asyncio.to_thread(svc.users.authenticate, creds.username, creds.password)
-    if user is None:
-        for key in keys:
-            svc.users.record_failure(key)
-        raise ApiError(401, "invalid_credentials", "invalid username or password")
-    svc.users.clear_failures(keys[0])
-    access, expires_in = issue_token(svc.secret, user.username, list(user.levels), user.max_age)
+    access, expires_in = await login(svc, creds.username, creds.password, client)
     return TokenResponse(access_token=access, expires_in=expires_in)

@@ -35,7 +35,7 @@ async def trigger_sync(caller: User) -> Accepted:
 
 
 def _sync(record: Any) -> dict[str, Any]:
-    return vars(record)
+    return dict(vars(record))
 
 
 @router.get("/status", response_model=SyncStatus)

@@ -100,20 +100,12 @@ async def task_versions(caller: User, name: TaskName) -> list[dict[str, Any]]:
 
 @router.post("/deploy/{name}", response_model=DeployResponse)
 async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None) -> dict[str, Any]:
-    """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head).
-
-    `functions.fast_deploy` answers most calls of this route without FastAPI's per-request work;
-    this declaration is the route's contract (OpenAPI, /docs) and answers the calls it declines."""
-    return await deploy_now(caller.svc, name, body)
-
-
-async def deploy_now(svc: Services, name: str, body: DeployRequest | None) -> dict[str, Any]:
-    """The deploy route's work, once the caller is known and the body read (both paths call it)."""
+    """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
     from reconciler.deploy import deploy_task
 
     body = body or DeployRequest()
     result = await deploy_task(
-        svc.reconciler,
+        caller.svc.reconciler,
         name,
         ref=body.ref,
         template_args=body.template_args,

@@ -1,6 +1,7 @@
 """Workflows and schedules in Temporal, by id; `server` and `namespace` default by the config's rules."""
 
 import functools
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -85,7 +86,7 @@ async def terminate_workflow(caller: SuperUser, where: Where, workflow_id: Id) -
     return Accepted(status="terminated", id=workflow_id)
 
 
-async def _schedule_info(schedule_id: str, schedule: Any, memo: dict[str, Any], next_times: Any) -> dict[str, Any]:
+async def _schedule_info(schedule_id: str, schedule: Any, memo: Mapping[str, Any], next_times: Any) -> dict[str, Any]:
     owner = memo.get(MARKER) if isinstance(memo, dict) else None
     action = getattr(schedule, "action", None)
     return {
