@@ -68,7 +68,7 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
         svc = services()
         _api = Mangum(create_app(svc.config, svc, dispatch=lambda_dispatch), lifespan="off")
     loop()
-    return _api(event, context)  # type: ignore[no-any-return]
+    return _api(event, context)
 
 
 def reconcile(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchpad.config import AuthLevel
 from launchpad.spec.base import empty_dict, empty_list
 
 
@@ -182,10 +183,14 @@ class UserInfo(BaseModel):
     max_age: int
 
 
+def _user_level() -> list[AuthLevel]:
+    return ["user"]
+
+
 class UserCreate(Body):
     username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=1000)
-    auth_level: list[Literal["user", "super user"]] = Field(default_factory=lambda: ["user"])
+    auth_level: list[AuthLevel] = Field(default_factory=_user_level)
     max_age: int = Field(default=600, gt=0, le=86400 * 30)
 
 

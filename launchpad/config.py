@@ -146,11 +146,15 @@ class WatcherConfig(StrictModel):
         return list(self.modules[group].basepaths) if group in self.modules else []
 
 
+def _user_level() -> list[AuthLevel]:
+    return ["user"]
+
+
 class UserConfig(StrictModel):
     username: str = Field(min_length=1)
     password: SecretStr | None = None
     password_hash: str | None = None
-    auth_level: list[AuthLevel] = Field(default_factory=lambda: ["user"])
+    auth_level: list[AuthLevel] = Field(default_factory=_user_level)
     max_age: int = Field(default=600, gt=0, description="token lifetime in seconds")
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ TITLES = {"config": "Configuration file (`launchpad_configs.yaml`)", "task": "Ta
 
 def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "enum" in prop:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
     if "anyOf" in prop:

@@ -6,15 +6,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from launchpad.config import Config
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 
-SCHEMAS = {"task": TaskSpec, "worker": WorkerSpec, "config": Config}
+SCHEMAS: dict[str, type[BaseModel]] = {"task": TaskSpec, "worker": WorkerSpec, "config": Config}
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    schema = SCHEMAS[kind].model_json_schema(mode="validation")
+    schema: dict[str, Any] = SCHEMAS[kind].model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"launchpad {kind} file"
     return schema

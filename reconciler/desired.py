@@ -167,7 +167,7 @@ def load_desired(
                 _add(state, reuse(obj, source, state.code_hash, env))
             continue
         try:
-            obj = parse_object(path, source.read_blob(blob), blob, state.code_hash, env)
+            parsed = parse_object(path, source.read_blob(blob), blob, state.code_hash, env)
         except SpecErrors as exc:
             state.errors += [FileError(e.file, e.path, e.message, revision) for e in exc.errors]
             for good in previous:  # the last good version stays desired
@@ -175,8 +175,8 @@ def load_desired(
                 kept.last_good = True
                 _add(state, kept)
             continue
-        if obj is not None:
-            _add(state, obj)
+        if parsed is not None:
+            _add(state, parsed)
     return state
 
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from launchpad.errors import LaunchpadError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @functools.cache
-def gitpython() -> git:  # type: ignore[valid-type]
+def gitpython() -> ModuleType:
     """GitPython, imported on first use: its import runs `git version`, which a Lambda
     cold start (or an API that never touches git) should not pay for."""
     import git
@@ -202,9 +203,9 @@ class GitSource:
                 self._listings.clear()
             tree = self.repo.commit(revision).tree
             self._listings[key] = {
-                str(item.path): item.hexsha
+                str(item.path): str(item.hexsha)
                 for item in tree.traverse()
-                if item.type == "blob" and under(str(item.path), folders)  # type: ignore[union-attr]
+                if isinstance(item, gitpython().Blob) and under(str(item.path), folders)
             }
         return dict(self._listings[key])
 
@@ -213,10 +214,10 @@ class GitSource:
             blob = self.repo.commit(revision).tree / path
         except KeyError:
             return None
-        return blob.data_stream.read().decode()  # type: ignore[union-attr]
+        return str(blob.data_stream.read().decode())
 
     def read_blob(self, sha: str) -> str:
-        return self.repo.odb.stream(bytes.fromhex(sha)).read().decode()
+        return str(self.repo.odb.stream(bytes.fromhex(sha)).read().decode())
 
     def history(self, path: str, limit: int = 100) -> list[Revision]:
         """The file's versions, newest first (renames followed)."""
@@ -273,10 +274,10 @@ class GitSource:
         if not ref or ref.startswith("-") or any(ord(c) < 0x20 or c == "\x7f" for c in ref):
             raise UnknownRevision(f"unknown revision {ref!r}")
         try:
-            return self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}")
+            return str(self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}"))
         except gitpython().GitCommandError:
             raise UnknownRevision(f"unknown revision {ref!r}") from None
 
 
-def _stderr(exc: git.GitCommandError) -> str:  # type: ignore[name-defined]
+def _stderr(exc: git.GitCommandError) -> str:
     return str(exc.stderr or exc).strip().replace("\n", " ")[-500:]

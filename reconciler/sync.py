@@ -121,7 +121,7 @@ class Reconciler:
 
     async def plan(self, revision: str | None = None) -> tuple[Plan, DesiredState]:
         """Fetch, load the desired state, look at Temporal and compare: no writes."""
-        head = revision or await asyncio.to_thread(self.source.fetch)
+        head = revision if revision else await asyncio.to_thread(self.source.fetch)
         applied = [o for o in self.store.objects() if self._manages(o.kind, o.name)]
         folders = self.scope.folders(self.config) if self.scope else None
         desired = await asyncio.to_thread(load_desired, self.source, head, self.config, applied, self.env, folders)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 from temporalio.workflow import ActivityCancellationType, VersioningIntent
 
-from launchpad.spec.base import StrictModel, TemporalEnum, empty_list
+from launchpad.spec.base import EnumName, StrictModel, empty_list
 from launchpad.types import Duration
 
 
@@ -55,8 +55,8 @@ class ActivitySettings(StrictModel):
     activity_id: str | None = None
     task_queue: str | None = None
     retry_policy: RetryPolicySpec | None = None
-    versioning_intent: TemporalEnum(VersioningIntent) | None = None
-    cancellation_type: TemporalEnum(ActivityCancellationType) = "TRY_CANCEL"
+    versioning_intent: Annotated[str, EnumName(VersioningIntent)] | None = None
+    cancellation_type: Annotated[str, EnumName(ActivityCancellationType)] = "TRY_CANCEL"
     schedule_to_close_timeout: Duration | None = None
     schedule_to_start_timeout: Duration | None = None
     start_to_close_timeout: Duration | None = None

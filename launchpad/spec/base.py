@@ -2,10 +2,13 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 
 def model_hash(model: BaseModel, *extra: str) -> str:
@@ -44,14 +47,26 @@ def enum_names(enum: type[Enum], exclude: tuple[str, ...] = ("UNSPECIFIED",)) ->
     return [name for name in enum.__members__ if name not in exclude]
 
 
-def TemporalEnum(enum: type[Enum], exclude: tuple[str, ...] = ("UNSPECIFIED",)) -> Any:
-    """A str field whose value must name a member of a temporalio enum (case-insensitive)."""
-    allowed = enum_names(enum, exclude)
+@dataclass(frozen=True)
+class EnumName:
+    """`Annotated[str, EnumName(SomeTemporalEnum)]`: the value must name a member of the enum
+    (case-insensitive, stored upper-case); the JSON Schema lists the allowed names."""
 
-    def check(value: Any) -> str:
-        name = str(value).strip().upper() if isinstance(value, str) else value
-        if name not in allowed:
-            raise ValueError(f"invalid value {value!r}; allowed: {', '.join(allowed)}")
+    enum: type[Enum]
+    exclude: tuple[str, ...] = ("UNSPECIFIED",)
+
+    @property
+    def allowed(self) -> list[str]:
+        return enum_names(self.enum, self.exclude)
+
+    def check(self, value: Any) -> Any:
+        name = value.strip().upper() if isinstance(value, str) else value
+        if name not in self.allowed:
+            raise ValueError(f"invalid value {value!r}; allowed: {', '.join(self.allowed)}")
         return name
 
-    return Annotated[str, BeforeValidator(check), WithJsonSchema({"enum": allowed})]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"enum": self.allowed}

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 from temporalio.client import ScheduleOverlapPolicy
 
-from launchpad.spec.base import StrictModel, TemporalEnum, empty_list
+from launchpad.spec.base import EnumName, StrictModel, empty_list
 from launchpad.types import DateTime, Duration, TimeZone
 
 _NAMES = {
@@ -129,7 +129,7 @@ class ScheduleOptions(StrictModel):
     start_at: DateTime | None = None
     end_at: DateTime | None = None
     catchup_window: Duration | None = None
-    overlap: TemporalEnum(ScheduleOverlapPolicy) = "SKIP"
+    overlap: Annotated[str, EnumName(ScheduleOverlapPolicy)] = "SKIP"
     pause_on_failure: bool = False
     limited_actions: bool = False
     note: str | None = None

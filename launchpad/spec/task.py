@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from launchpad.spec.activity import RetryPolicySpec, WorkflowKwargs
-from launchpad.spec.base import StrictModel, TemporalEnum, empty_dict, empty_list
+from launchpad.spec.base import EnumName, StrictModel, empty_dict, empty_list
 from launchpad.spec.schedule import ScheduleOptions
 from launchpad.types import Duration
 
@@ -25,8 +25,8 @@ class WorkflowSpec(ScheduleOptions):
     workflow: str
     scheduler_id: str | None = None
     workflow_kwargs: WorkflowKwargs = Field(default_factory=WorkflowKwargs)
-    id_reuse_policy: TemporalEnum(WorkflowIDReusePolicy) | None = None
-    id_conflict_policy: TemporalEnum(WorkflowIDConflictPolicy) | None = None
+    id_reuse_policy: Annotated[str, EnumName(WorkflowIDReusePolicy)] | None = None
+    id_conflict_policy: Annotated[str, EnumName(WorkflowIDConflictPolicy)] | None = None
     cron_schedule: str | None = None
     request_eager_start: bool = False
     start_signal: str | None = None

@@ -73,7 +73,7 @@ def decode(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def stamp(epoch: float) -> str:
