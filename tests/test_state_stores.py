@@ -24,7 +24,18 @@ import pytest
 from launchpad.auth.passwords import hash_password
 from launchpad.auth.users import DynamoUserStore, SqliteUserStore, UserStore, open_user_store
 from launchpad.config import Config, parse_config
-from launchpad.state import AppliedObject, StateStore, SyncRecord, open_store
+from launchpad.state import (
+    AppliedObject,
+    FileError,
+    Kind,
+    Outcome,
+    RunStatus,
+    StateStore,
+    SyncMeta,
+    SyncRecord,
+    SyncStatus,
+    open_store,
+)
 from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import Engine
@@ -83,14 +94,16 @@ def test_launchpad_imports_boto3_only_when_a_store_needs_it() -> None:
 
 
 def applied(kind: str, name: str, revision: str = "r1", **more: object) -> AppliedObject:
-    return AppliedObject(kind, name, f"deployments/{name}.yaml", revision, f"hash-{name}-{revision}", **more)  # type: ignore[arg-type]
+    return AppliedObject(Kind(kind), name, f"deployments/{name}.yaml", revision, f"hash-{name}-{revision}", **more)  # type: ignore[arg-type]
 
 
 def test_objects_round_trip(backend: Backend, store: StateStore) -> None:
     assert store.objects() == []
     written = [
         applied("task", "b", server="local", namespace="default", temporal_id="wf-b"),
-        applied("schedule", "a", fingerprint="fp", status="OutOfSync", reason="drift", error="boom", blob="abc"),
+        applied(
+            "schedule", "a", fingerprint="fp", status=SyncStatus.OUT_OF_SYNC, reason="drift", error="boom", blob="abc"
+        ),
         applied("worker", "w"),
         applied("schedule", "c"),
     ]
@@ -98,17 +111,33 @@ def test_objects_round_trip(backend: Backend, store: StateStore) -> None:
     other = backend.open()
     got = other.objects()
     assert [(o.kind, o.name) for o in got] == [("schedule", "a"), ("schedule", "c"), ("task", "b"), ("worker", "w")]
-    assert {(o.kind, o.name): o for o in got}[("schedule", "a")] == written[1]
+    assert {(o.kind, o.name): o for o in got}[(Kind.SCHEDULE, "a")] == written[1]
     assert all(o.updated_at is not None and o.updated_at.tzinfo is not None for o in got)
+    assert isinstance(got[0].kind, Kind) and isinstance(got[0].status, SyncStatus)
 
     store.put_objects([applied("schedule", "a", revision="r2")])  # replaces, never duplicates
     by_key = {(o.kind, o.name): o for o in other.objects()}
-    assert len(by_key) == 4 and by_key[("schedule", "a")].revision == "r2"
-    assert by_key[("schedule", "a")].fingerprint is None
+    assert len(by_key) == 4 and by_key[(Kind.SCHEDULE, "a")].revision == "r2"
+    assert by_key[(Kind.SCHEDULE, "a")].fingerprint is None
 
-    store.delete_object("schedule", "a")
-    store.delete_object("schedule", "never-there")
+    store.delete_objects([(Kind.SCHEDULE, "a"), (Kind.SCHEDULE, "never-there")])
     assert [(o.kind, o.name) for o in other.objects()] == [("schedule", "c"), ("task", "b"), ("worker", "w")]
+
+
+def test_objects_by_name_in_one_read_and_counted_by_kind(store: StateStore) -> None:
+    store.put_objects(
+        [applied("schedule", f"s{i:03d}") for i in range(120)] + [applied("task", "s007"), applied("worker", "w")]
+    )
+    found = store.objects_named(["s007", "s119", "w", "absent"])
+    assert [(o.kind, o.name) for o in found] == [
+        ("schedule", "s007"),
+        ("schedule", "s119"),
+        ("task", "s007"),
+        ("worker", "w"),
+    ]
+    assert store.objects_named([]) == []
+    assert store.count_objects([Kind.SCHEDULE, Kind.TASK]) == 121
+    assert store.count_objects([Kind.WORKER]) == 1
 
 
 def test_many_objects_in_one_write(store: StateStore) -> None:
@@ -126,35 +155,37 @@ def test_syncs_newest_first_and_last_sync(backend: Backend, store: StateStore) -
     records = [SyncRecord(f"s{i}", f"rev{i}", "test", start + timedelta(minutes=i)) for i in range(4)]
     for record in records:
         store.put_sync(record)
-    for record, status in zip(records, ["succeeded", "failed", "succeeded", "running"], strict=True):
+    for record, status in zip(records, ["succeeded", "failed", "degraded", "running"], strict=True):
         if status != "running":
-            record.status, record.finished_at = status, record.started_at + timedelta(seconds=5)
-            record.outcomes = [{"action": "create", "name": record.id, "ok": True}]
-            record.errors = [{"message": "x"}] if status == "failed" else []
+            record.status, record.finished_at = RunStatus(status), record.started_at + timedelta(seconds=5)
+            record.outcomes = [Outcome(Kind.SCHEDULE, record.id, "create", True, "created", True)]
+            record.errors = [FileError("f.yaml", "workflow.x", "bad", record.revision or "")]
+            record.message = "Temporal unavailable" if status == "failed" else ""
             store.put_sync(record)  # the same sync, finished: updated, not added
 
     other = backend.open()
     listed = other.syncs()
     assert [s.id for s in listed] == ["s3", "s2", "s1", "s0"]
-    assert listed[1] == records[2]
-    assert listed[2].errors == [{"message": "x"}] and listed[2].status == "failed"
+    assert listed[1] == records[2] and listed[1].status == RunStatus.DEGRADED
+    assert listed[2].message == "Temporal unavailable" and listed[2].status == RunStatus.FAILED
+    assert isinstance(listed[2].outcomes[0], Outcome) and isinstance(listed[2].errors[0], FileError)
     assert [s.id for s in other.syncs(limit=2)] == ["s3", "s2"]
     last = other.last_sync()
     assert last is not None and last.id == "s3" and last.status == "running" and last.finished_at is None
-    done = other.last_sync("succeeded")
+    done = other.last_sync(RunStatus.DEGRADED)
     assert done is not None and done.id == "s2" and done.finished_at == records[2].finished_at
-    assert other.last_sync("refused") is None
+    assert other.last_sync(RunStatus.REFUSED) is None
 
 
 def test_a_large_sync_record_is_kept(backend: Backend, store: StateStore) -> None:
     """Thousands of outcomes (a first sync of a big repository) exceed a DynamoDB item uncompressed."""
-    record = SyncRecord("big", "rev", "test", datetime.now(UTC), status="succeeded")
-    record.outcomes = [{"action": "create", "name": f"schedule-{i:05d}", "ok": True} for i in range(8000)]
+    record = SyncRecord("big", "rev", "test", datetime.now(UTC), status=RunStatus.SUCCEEDED)
+    record.outcomes = [Outcome(Kind.SCHEDULE, f"schedule-{i:05d}", "create", True) for i in range(8000)]
     store.put_sync(record)
     assert backend.open().syncs() == [record]
 
-    noise = SyncRecord("noise", "rev", "test", datetime.now(UTC), status="failed")
-    noise.outcomes = [{"action": "update", "error": os.urandom(400).hex(), "ok": False} for _ in range(1000)]
+    noise = SyncRecord("noise", "rev", "test", datetime.now(UTC), status=RunStatus.FAILED)
+    noise.outcomes = [Outcome(Kind.SCHEDULE, "x", "update", False, os.urandom(400).hex()) for _ in range(1000)]
     store.put_sync(noise)
     [got, _] = backend.open().syncs()
     assert (got.id, got.status) == ("noise", "failed"), "an incompressible record is still recorded"
@@ -162,47 +193,71 @@ def test_a_large_sync_record_is_kept(backend: Backend, store: StateStore) -> Non
         assert got == noise
     else:  # 400 KB at most per item: trimmed to fit, and says so
         assert 0 < len(got.outcomes) < 1000 and got.outcomes == noise.outcomes[: len(got.outcomes)]
-        assert got.errors == [
-            {"message": f"{1000 - len(got.outcomes)} of 1000 outcomes not recorded (DynamoDB item size)"}
-        ]
+        assert got.message == f" ({1000 - len(got.outcomes)} of 1000 outcomes not recorded (DynamoDB item size))"
 
 
-# --- the sync lock -------------------------------------------------------------------------------------------------
+def test_a_dead_holders_running_syncs_are_abandoned(store: StateStore) -> None:
+    now = datetime.now(UTC)
+    mine = SyncRecord("mine", "r", "test", now, holder="host:1:a")
+    theirs = SyncRecord("theirs", "r", "test", now + timedelta(seconds=1), holder="host:2:b")
+    done = SyncRecord("done", "r", "test", now - timedelta(seconds=1), status=RunStatus.SUCCEEDED, holder="host:1:a")
+    for record in (mine, theirs, done):
+        store.put_sync(record)
+    store.abandon_syncs("host:1:a", "its process died")
+    by_id = {s.id: s for s in store.syncs()}
+    assert by_id["mine"].status == RunStatus.ABANDONED and by_id["mine"].message == "its process died"
+    assert by_id["theirs"].status == RunStatus.RUNNING and by_id["done"].status == RunStatus.SUCCEEDED
+
+
+# --- the sync lease ------------------------------------------------------------------------------------------------
 
 
 def test_the_lease_has_one_holder_until_released(backend: Backend, store: StateStore) -> None:
     other = backend.open()
-    assert store.acquire_lock("sync", "a", 30)
-    assert not other.acquire_lock("sync", "b", 30), "a second holder is refused"
-    assert store.acquire_lock("sync", "a", 30), "the holder renews its lease"
-    assert other.acquire_lock("another", "b", 30), "locks are independent by name"
-    other.release_lock("sync", "b")  # not the holder: no effect
-    assert not other.acquire_lock("sync", "b", 30)
-    store.release_lock("sync", "a")
-    assert other.acquire_lock("sync", "b", 30), "released: the next one takes it"
-    assert not store.acquire_lock("sync", "a", 30)
+    grant = store.acquire_lease("sync", "a", 30)
+    assert grant is not None and grant.meta == SyncMeta() and grant.taken_from is None
+    assert other.acquire_lease("sync", "b", 30) is None, "a second holder is refused"
+    assert other.lease_holder("sync") == "a"
+    assert store.renew_lease("sync", "a", 30) and not other.renew_lease("sync", "b", 30)
+    assert other.acquire_lease("another", "b", 30) is not None, "leases are independent by scope"
+    assert not other.finish_lease("sync", "b", SyncMeta(revision="wrong")), "not the holder: no effect"
+    assert other.acquire_lease("sync", "b", 30) is None
+    meta = SyncMeta(revision="r1", code="c", retry=["x.yaml"], errors=[FileError("f", "p", "m", "r1")])
+    assert not store.finish_lease("sync", "a", meta), "released: no follow-up was asked for"
+    assert other.lease_holder("sync") is None and other.meta("sync") == meta
+    taken = other.acquire_lease("sync", "b", 30)
+    assert taken is not None and taken.meta == meta and taken.taken_from is None, "the meta comes with the lease"
 
 
-def test_an_expired_lease_lets_another_take_it(backend: Backend, store: StateStore) -> None:
+def test_an_expired_or_dead_holders_lease_is_taken_over(backend: Backend, store: StateStore) -> None:
     other = backend.open()
-    assert store.acquire_lock("sync", "dead", 0.5)
-    assert not other.acquire_lock("sync", "alive", 30)
+    assert store.acquire_lease("sync", "dead", 0.5) is not None
+    assert other.acquire_lease("sync", "alive", 30) is None
     time.sleep(0.6)
-    assert other.acquire_lock("sync", "alive", 30), "the holder died: its lease expired"
-    assert not store.acquire_lock("sync", "dead", 30), "and the old holder cannot renew it back"
+    grant = other.acquire_lease("sync", "alive", 30)
+    assert grant is not None and grant.taken_from == "dead", "the holder died: its lease expired"
+    assert not store.renew_lease("sync", "dead", 30), "and the old holder cannot renew it back"
+    assert store.acquire_lease("sync", "third", 30) is None
+    grant = store.acquire_lease("sync", "third", 30, take_from="alive")
+    assert grant is not None and grant.taken_from == "alive", "a holder known dead is taken over at once"
+    assert store.acquire_lease("sync", "fourth", 30, take_from="alive") is None, "only from that holder"
 
 
-def test_a_follow_up_is_taken_once(backend: Backend, store: StateStore) -> None:
+def test_a_follow_up_keeps_the_lease_once(backend: Backend, store: StateStore) -> None:
     other = backend.open()
-    assert store.acquire_lock("sync", "a", 30)
-    assert not store.take_followup("sync")
+    assert not other.request_followup("sync"), "nobody holds it: the caller should run itself"
+    assert store.acquire_lease("sync", "a", 30) is not None
+    assert other.request_followup("sync") and other.request_followup("sync"), "two triggers while running"
+    assert store.finish_lease("sync", "a", SyncMeta(revision="r1")), "kept for one follow-up"
+    assert other.lease_holder("sync") == "a" and other.meta("sync").revision == "r1"
+    assert not store.finish_lease("sync", "a", SyncMeta(revision="r2")), "then released"
+    assert other.lease_holder("sync") is None
+    assert store.acquire_lease("sync", "a", 30) is not None
     other.request_followup("sync")
-    other.request_followup("sync")  # two triggers while running: still one follow-up
-    assert store.take_followup("sync")
-    assert not store.take_followup("sync") and not other.take_followup("sync")
-    other.request_followup("sync")
-    store.release_lock("sync", "a")
-    assert other.take_followup("sync"), "a follow-up outlives the release"
+    assert store.acquire_lease("sync", "a", 30) is not None, "renewing by acquiring again"
+    grant = other.acquire_lease("sync", "b", 30, take_from="a")
+    assert grant is not None
+    assert not other.finish_lease("sync", "b", SyncMeta()), "a new holder's sync covers the earlier request"
 
 
 # --- webhook deliveries --------------------------------------------------------------------------------------------
@@ -262,13 +317,16 @@ async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
 
     one, two = await asyncio.gather(first.sync("first"), second.sync("second"))
     assert sorted([one.status, two.status]) == ["already_running", "succeeded"], (one, two)
+    ran = one if one.status == "succeeded" else two
+    assert [run.status for run in ran.follow_ups] == ["succeeded"], "exactly one follow-up"
+    assert ran.follow_ups[0].id == "" and ran.follow_ups[0].message == "up to date", "it found nothing new"
     triggers = [s.trigger for s in open_store(config).syncs()]
-    assert triggers == ["follow-up", "first"], f"one sync, then exactly one follow-up: {triggers}"
+    assert triggers == [ran.runs[0].id and ("first" if ran is one else "second")], triggers
     objects = {(o.kind, o.name): o for o in open_store(config).objects()}
     assert set(objects) == {("schedule", "p"), ("schedule", "q")} and objects[("schedule", "p")].revision == head
     listed = {s["scheduleId"] for s in temporal_json(engine.server, "schedule", "list") or []}
     assert {f"{prefix}-p", f"{prefix}-q"} <= listed
-    assert first.store.acquire_lock("sync", "after", 30), "the lease was released"
+    assert first.store.acquire_lease("sync", "after", 30) is not None, "the lease was released"
 
 
 # --- user stores ---------------------------------------------------------------------------------------------------

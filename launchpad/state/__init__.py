@@ -1,5 +1,29 @@
-"""Where launchpad remembers what it applied: syncs, per-object state, locks, webhook deliveries."""
+"""Where launchpad remembers what it applied: syncs, per-object state, leases, webhook deliveries."""
 
-from launchpad.state.store import AppliedObject, StateStore, SyncRecord, open_store
+from launchpad.state.records import (
+    AppliedObject,
+    FileError,
+    Kind,
+    Outcome,
+    RunStatus,
+    SyncMeta,
+    SyncRecord,
+    SyncStatus,
+    new_sync_id,
+)
+from launchpad.state.store import StateStore, call, open_store
 
-__all__ = ["AppliedObject", "StateStore", "SyncRecord", "open_store"]
+__all__ = [
+    "AppliedObject",
+    "FileError",
+    "Kind",
+    "Outcome",
+    "RunStatus",
+    "StateStore",
+    "SyncMeta",
+    "SyncRecord",
+    "SyncStatus",
+    "call",
+    "new_sync_id",
+    "open_store",
+]

@@ -4,12 +4,15 @@ Items, by key:
 
     pk="objects"            sk="<kind>#<name>"             data (JSON of an AppliedObject)
     pk="syncs"              sk="<started_at>#<id>"         data (JSON of a SyncRecord; dataz: zlib, when large)
-    pk="lock#<name>"        sk="lock"                      holder, expires_at (epoch s), followup (bool)
+    pk="lock#<scope>"       sk="lock"                      holder, expires_at (epoch s), followup (bool),
+                                                           meta (JSON of the scope's SyncMeta)
     pk="delivery#<id>"      sk="delivery"                  ttl (epoch s; the table's TTL attribute)
 
 The lock is a lease: a conditional write that succeeds when nobody holds it, the holder's lease
-expired, or the caller already holds it. Deliveries are conditional puts; DynamoDB's TTL deletes
-them eventually, and the condition treats an expired one as absent meanwhile (TTL is lazy).
+expired, or the caller already holds it; it returns the scope's meta in the same request, so a
+poll that finds nothing new costs two requests (take the lease, give it back). Deliveries are
+conditional puts; DynamoDB's TTL deletes them eventually, and the condition treats an expired one
+as absent meanwhile (TTL is lazy).
 
 The endpoint and region come from the environment as boto3 reads them (`AWS_ENDPOINT_URL`,
 `AWS_REGION` / `AWS_DEFAULT_REGION`). boto3 is imported here only: `launchpad.state` does not
@@ -30,26 +33,29 @@ and the functions need dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query,
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import zlib
-from dataclasses import fields, replace
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from boto3.dynamodb.table import BatchWriter
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from launchpad.state.sqlite import DELIVERY_TTL, _dates, _dump
-from launchpad.state.store import AppliedObject, StateStore, SyncRecord
+from launchpad.state.codec import dump, load_meta, load_object, load_sync
+from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
+from launchpad.state.sqlite import DELIVERY_TTL
+from launchpad.state.store import StateStore
 
 DEFAULT_STATE_TABLE = "launchpad-state"
 DEFAULT_USERS_TABLE = "launchpad-users"
 TTL_ATTRIBUTE = "ttl"  # serverless.yml: TimeToLiveSpecification.AttributeName
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
 INLINE_LIMIT = 64_000  # bytes of JSON kept as a string; larger sync records are stored compressed
 PACKED_LIMIT = 300_000  # DynamoDB items are at most 400 KB
 
@@ -141,7 +147,7 @@ def create_tables(*names: str) -> None:
 
 def _pack(record: SyncRecord) -> dict[str, Any]:
     """A sync's JSON as an attribute: compressed when large, its outcomes cut if still over the item limit."""
-    text = _dump(record)
+    text = dump(record)
     if len(text) <= INLINE_LIMIT:
         return {"data": text}
     packed = zlib.compress(text.encode(), 6)
@@ -149,8 +155,10 @@ def _pack(record: SyncRecord) -> dict[str, Any]:
     while len(packed) > PACKED_LIMIT and keep > 0:
         keep //= 2
         note = f"{len(record.outcomes) - keep} of {len(record.outcomes)} outcomes not recorded (DynamoDB item size)"
-        cut = replace(record, outcomes=record.outcomes[:keep], errors=[*record.errors[:100], {"message": note}])
-        packed = zlib.compress(_dump(cut).encode(), 6)
+        cut = replace(
+            record, outcomes=record.outcomes[:keep], errors=record.errors[:100], message=f"{record.message} ({note})"
+        )
+        packed = zlib.compress(dump(cut).encode(), 6)
     return {"dataz": packed}
 
 
@@ -161,28 +169,58 @@ def _unpack(item: dict[str, Any]) -> str:
 
 
 class DynamoStateStore(StateStore):
+    remote: ClassVar[bool] = True
+
     def __init__(self, table: str = DEFAULT_STATE_TABLE, db: Any = None) -> None:
         self.table = table
         self._db = db or client()
 
     # objects
     def objects(self) -> list[AppliedObject]:
-        known = {f.name for f in fields(AppliedObject)}
+        return sorted((load_object(item["data"]) for item in query(self._db, self.table, "objects")), key=_key)
+
+    def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
+        keys = [encode({"pk": "objects", "sk": f"{kind}#{name}"}) for name in sorted(set(names)) for kind in Kind]
         out = []
-        for item in query(self._db, self.table, "objects"):
-            raw = {k: v for k, v in json.loads(item["data"]).items() if k in known}
-            out.append(AppliedObject(**_dates(raw, "updated_at")))  # type: ignore[arg-type]
-        return sorted(out, key=lambda o: (o.kind, o.name))
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self.table: {"Keys": keys[start : start + BATCH_GET_KEYS], "ConsistentRead": True}
+            }
+            while pending:
+                answer = self._db.batch_get_item(RequestItems=pending)
+                out += [load_object(decode(item)["data"]) for item in answer["Responses"].get(self.table, [])]
+                pending = answer.get("UnprocessedKeys") or {}
+        return sorted(out, key=_key)
+
+    def count_objects(self, kinds: Collection[Kind]) -> int:
+        total = 0
+        for kind in kinds:
+            args: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
+                "ExpressionAttributeValues": encode({":pk": "objects", ":kind": f"{kind}#"}),
+                "Select": "COUNT",
+                "ConsistentRead": True,
+            }
+            while True:
+                page = self._db.query(**args)
+                total += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
 
     def put_objects(self, objs: list[AppliedObject]) -> None:
         now = datetime.now(UTC)
         with batch_writer(self._db, self.table) as batch:
             for obj in objs:
                 obj.updated_at = now
-                batch.put_item(Item=encode({"pk": "objects", "sk": f"{obj.kind}#{obj.name}", "data": _dump(obj)}))
+                batch.put_item(Item=encode({"pk": "objects", "sk": f"{obj.kind}#{obj.name}", "data": dump(obj)}))
 
-    def delete_object(self, kind: str, name: str) -> None:
-        self._db.delete_item(TableName=self.table, Key=encode({"pk": "objects", "sk": f"{kind}#{name}"}))
+    def delete_objects(self, keys: Collection[tuple[Kind, str]]) -> None:
+        with batch_writer(self._db, self.table) as batch:
+            for kind, name in keys:
+                batch.delete_item(Key=encode({"pk": "objects", "sk": f"{kind}#{name}"}))
 
     # syncs: the sort key starts with the start time, so a reverse query is newest first
     def put_sync(self, record: SyncRecord) -> None:
@@ -191,45 +229,80 @@ class DynamoStateStore(StateStore):
 
     def syncs(self, limit: int = 20) -> list[SyncRecord]:
         items = query(self._db, self.table, "syncs", limit=limit, newest_first=True)
-        return [SyncRecord(**_dates(json.loads(_unpack(i)), "started_at", "finished_at")) for i in items]  # type: ignore[arg-type]
+        return [load_sync(_unpack(item)) for item in items]
 
-    # the sync lock
-    def _update(self, key: str, expression: str, condition: str | None, values: dict[str, Any]) -> bool:
+    # the lease
+    def _update(self, scope: str, expression: str, condition: str | None, values: dict[str, Any], **extra: Any) -> Any:
+        """The item's old attributes when the conditional update succeeded, None when the condition failed."""
         args: dict[str, Any] = {
             "TableName": self.table,
-            "Key": encode({"pk": key, "sk": "lock"}),
+            "Key": encode({"pk": f"lock#{scope}", "sk": "lock"}),
             "UpdateExpression": expression,
             "ExpressionAttributeValues": encode(values),
+            **extra,
         }
         if condition:
             args["ConditionExpression"] = condition
         try:
-            self._db.update_item(**args)
+            return self._db.update_item(**args)
         except ClientError as exc:
             if conditional_failed(exc):
-                return False
+                return None
             raise
-        return True
 
-    def acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
+    def acquire_lease(self, scope: str, holder: str, ttl: float, *, take_from: str | None = None) -> LeaseGrant | None:
         now = time.time()
-        return self._update(
-            f"lock#{name}",
-            "SET holder = :me, expires_at = :exp",
-            "attribute_not_exists(holder) OR expires_at < :now OR holder = :me",
-            {":me": holder, ":exp": now + ttl_seconds, ":now": now},
+        condition = "attribute_not_exists(holder) OR expires_at < :now OR holder = :me"
+        values: dict[str, Any] = {":me": holder, ":exp": now + ttl, ":now": now, ":no": False}
+        if take_from is not None:
+            condition += " OR holder = :dead"
+            values[":dead"] = take_from
+        answer = self._update(
+            scope, "SET holder = :me, expires_at = :exp, followup = :no", condition, values, ReturnValues="ALL_OLD"
+        )
+        if answer is None:
+            return None
+        old = decode(answer.get("Attributes", {}))
+        previous = old.get("holder")
+        return LeaseGrant(load_meta(old.get("meta")), previous if previous not in (None, holder) else None)
+
+    def lease_holder(self, scope: str) -> str | None:
+        key = encode({"pk": f"lock#{scope}", "sk": "lock"})
+        item = decode(self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
+        holder = item.get("holder")
+        return str(holder) if holder is not None and float(item.get("expires_at", 0)) >= time.time() else None
+
+    def renew_lease(self, scope: str, holder: str, ttl: float) -> bool:
+        values = {":me": holder, ":exp": time.time() + ttl}
+        return self._update(scope, "SET expires_at = :exp", "holder = :me", values) is not None
+
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
+        values = {":me": holder, ":meta": dump(meta), ":zero": 0, ":no": False}
+        released = self._update(
+            scope,
+            "REMOVE holder SET expires_at = :zero, meta = :meta",
+            "holder = :me AND (attribute_not_exists(followup) OR followup = :no)",
+            values,
+        )
+        if released is not None:
+            return False
+        # a follow-up was requested (or the lease was lost: then this writes nothing)
+        kept = self._update(
+            scope, "SET followup = :no, meta = :meta", "holder = :me", {k: values[k] for k in (":me", ":meta", ":no")}
+        )
+        return kept is not None
+
+    def request_followup(self, scope: str) -> bool:
+        values = {":yes": True, ":now": time.time()}
+        return (
+            self._update(scope, "SET followup = :yes", "attribute_exists(holder) AND expires_at >= :now", values)
+            is not None
         )
 
-    def release_lock(self, name: str, holder: str) -> None:
-        self._update(
-            f"lock#{name}", "REMOVE holder SET expires_at = :zero", "holder = :me", {":me": holder, ":zero": 0}
-        )
-
-    def request_followup(self, name: str) -> None:
-        self._update(f"lock#{name}", "SET followup = :yes", None, {":yes": True})
-
-    def take_followup(self, name: str) -> bool:
-        return self._update(f"lock#{name}", "SET followup = :no", "followup = :yes", {":yes": True, ":no": False})
+    def meta(self, scope: str) -> SyncMeta:
+        key = encode({"pk": f"lock#{scope}", "sk": "lock"})
+        item = decode(self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
+        return load_meta(item.get("meta"))
 
     # webhook deliveries
     def remember_delivery(self, delivery_id: str) -> bool:
@@ -252,3 +325,7 @@ class DynamoStateStore(StateStore):
 
     def forget_delivery(self, delivery_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=encode({"pk": f"delivery#{delivery_id}", "sk": "delivery"}))
+
+
+def _key(obj: AppliedObject) -> tuple[str, str]:
+    return (obj.kind, obj.name)

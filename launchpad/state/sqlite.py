@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, fields
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from launchpad.state.store import AppliedObject, StateStore, SyncRecord
+from launchpad.state.codec import dump, load_meta, load_object, load_sync
+from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
+from launchpad.state.store import StateStore
 
 DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
-
+CHUNK = 500  # parameters per `IN (...)`: well under SQLite's limit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
     kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name));
+CREATE INDEX IF NOT EXISTS objects_by_name ON objects (name);
 CREATE TABLE IF NOT EXISTS syncs (
     id TEXT PRIMARY KEY, started_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
@@ -25,83 +29,133 @@ CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, seen_at REAL NOT NUL
 """
 
 
-def _dump(value: object) -> str:
-    return json.dumps(asdict(value), default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))  # type: ignore[call-overload]
-
-
-def _dates(data: dict[str, object], *names: str) -> dict[str, object]:
-    for name in names:
-        if isinstance(data.get(name), str):
-            data[name] = datetime.fromisoformat(data[name])  # type: ignore[arg-type]
-    return data
-
-
 class SqliteStateStore(StateStore):
+    remote: ClassVar[bool] = False
+
     def __init__(self, path: str = ":memory:") -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         if path != ":memory:":
-            # WAL + NORMAL: a crash may lose the last sync's record, never corrupt the file
+            # WAL + NORMAL: a crash may lose the last transaction, never corrupt the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(locks)")}
+        if "meta" not in columns:  # a store written before the lease held the scope's meta
+            self._db.execute("ALTER TABLE locks ADD COLUMN meta TEXT")
         self._mutex = threading.Lock()
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._mutex:
             return self._db.execute(sql, args).fetchall()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE), so read-then-write is atomic
+        across processes too."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # objects
     def objects(self) -> list[AppliedObject]:
-        known = {f.name for f in fields(AppliedObject)}
+        return [load_object(str(data)) for (data,) in self._run("SELECT data FROM objects ORDER BY kind, name")]
+
+    def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
+        wanted = sorted(set(names))
         out = []
-        for (data,) in self._run("SELECT data FROM objects ORDER BY kind, name"):
-            raw = {k: v for k, v in json.loads(str(data)).items() if k in known}
-            out.append(AppliedObject(**_dates(raw, "updated_at")))  # type: ignore[arg-type]
-        return out
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._run(f"SELECT data FROM objects WHERE name IN ({marks})", tuple(chunk))
+            out += [load_object(str(data)) for (data,) in rows]
+        return sorted(out, key=lambda o: o.key)
+
+    def count_objects(self, kinds: Collection[Kind]) -> int:
+        marks = ",".join("?" * len(kinds))
+        return int(str(self._run(f"SELECT COUNT(*) FROM objects WHERE kind IN ({marks})", tuple(kinds))[0][0]))
 
     def put_objects(self, objs: list[AppliedObject]) -> None:
         now = datetime.now(UTC)
         for obj in objs:
             obj.updated_at = now
-        rows = [(obj.kind, obj.name, _dump(obj)) for obj in objs]
-        with self._mutex:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
-            self._db.execute("COMMIT")
+        rows = [(str(obj.kind), obj.name, dump(obj)) for obj in objs]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
 
-    def delete_object(self, kind: str, name: str) -> None:
-        self._run("DELETE FROM objects WHERE kind = ? AND name = ?", (kind, name))
+    def delete_objects(self, keys: Collection[tuple[Kind, str]]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM objects WHERE kind = ? AND name = ?", [(str(k), n) for k, n in keys])
 
+    # syncs
     def put_sync(self, record: SyncRecord) -> None:
         self._run(
-            "INSERT OR REPLACE INTO syncs VALUES (?, ?, ?)",
-            (record.id, record.started_at.timestamp(), _dump(record)),
+            "INSERT OR REPLACE INTO syncs VALUES (?, ?, ?)", (record.id, record.started_at.timestamp(), dump(record))
         )
 
     def syncs(self, limit: int = 20) -> list[SyncRecord]:
         rows = self._run("SELECT data FROM syncs ORDER BY started_at DESC LIMIT ?", (limit,))
-        return [SyncRecord(**_dates(json.loads(str(d)), "started_at", "finished_at")) for (d,) in rows]  # type: ignore[arg-type]
+        return [load_sync(str(data)) for (data,) in rows]
 
-    def acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool:
+    # the lease
+    def acquire_lease(self, scope: str, holder: str, ttl: float, *, take_from: str | None = None) -> LeaseGrant | None:
         now = time.time()
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO locks (name, holder, expires_at) VALUES (?, NULL, 0)", (scope,))
+            current, expires, meta = db.execute(
+                "SELECT holder, expires_at, meta FROM locks WHERE name = ?", (scope,)
+            ).fetchone()
+            free = current is None or expires < now or current == holder
+            if not free and (take_from is None or current != take_from):
+                return None
+            db.execute(
+                "UPDATE locks SET holder = ?, expires_at = ?, followup = 0 WHERE name = ?", (holder, now + ttl, scope)
+            )
+        taken = current if current not in (None, holder) else None
+        return LeaseGrant(load_meta(meta), taken)
+
+    def lease_holder(self, scope: str) -> str | None:
+        rows = self._run("SELECT holder FROM locks WHERE name = ? AND expires_at >= ?", (scope, time.time()))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def renew_lease(self, scope: str, holder: str, ttl: float) -> bool:
         with self._mutex:
-            self._db.execute("INSERT OR IGNORE INTO locks (name, holder, expires_at) VALUES (?, NULL, 0)", (name,))
             cursor = self._db.execute(
-                "UPDATE locks SET holder = ?, expires_at = ? WHERE name = ? AND (expires_at < ? OR holder = ?)",
-                (holder, now + ttl_seconds, name, now, holder),
+                "UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?", (time.time() + ttl, scope, holder)
             )
             return cursor.rowcount == 1
 
-    def release_lock(self, name: str, holder: str) -> None:
-        self._run("UPDATE locks SET holder = NULL, expires_at = 0 WHERE name = ? AND holder = ?", (name, holder))
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
+        with self._transaction() as db:
+            row = db.execute("SELECT holder, followup FROM locks WHERE name = ?", (scope,)).fetchone()
+            if row is None or row[0] != holder:
+                return False  # lost meanwhile: the new holder's meta stands
+            followup = bool(row[1])
+            if followup:
+                db.execute("UPDATE locks SET followup = 0, meta = ? WHERE name = ?", (dump(meta), scope))
+            else:
+                db.execute(
+                    "UPDATE locks SET holder = NULL, expires_at = 0, meta = ? WHERE name = ?", (dump(meta), scope)
+                )
+            return followup
 
-    def request_followup(self, name: str) -> None:
-        self._run("UPDATE locks SET followup = 1 WHERE name = ?", (name,))
-
-    def take_followup(self, name: str) -> bool:
+    def request_followup(self, scope: str) -> bool:
         with self._mutex:
-            cursor = self._db.execute("UPDATE locks SET followup = 0 WHERE name = ? AND followup = 1", (name,))
+            cursor = self._db.execute(
+                "UPDATE locks SET followup = 1 WHERE name = ? AND holder IS NOT NULL AND expires_at >= ?",
+                (scope, time.time()),
+            )
             return cursor.rowcount == 1
 
+    def meta(self, scope: str) -> SyncMeta:
+        rows = self._run("SELECT meta FROM locks WHERE name = ?", (scope,))
+        return load_meta(str(rows[0][0]) if rows and rows[0][0] else None)
+
+    # webhook deliveries
     def remember_delivery(self, delivery_id: str) -> bool:
         now = time.time()
         with self._mutex:

@@ -2,93 +2,94 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, ClassVar, ParamSpec, TypeVar
+
+from launchpad.state.records import AppliedObject, Kind, LeaseGrant, RunStatus, SyncMeta, SyncRecord
 
 if TYPE_CHECKING:
     from launchpad.config import Config
 
 
-@dataclass
-class AppliedObject:
-    """What launchpad last applied for one object (`kind` is schedule, task or worker)."""
-
-    kind: str
-    name: str
-    path: str
-    revision: str
-    spec_hash: str
-    blob: str = ""  # git blob sha of the file as applied: unchanged blob, nothing to parse
-    server: str | None = None
-    namespace: str | None = None
-    temporal_id: str | None = None  # schedule id or workflow id
-    fingerprint: str | None = None  # the schedule spec as the server holds it
-    status: str = "Synced"  # Synced | OutOfSync | Degraded
-    reason: str = ""
-    error: str | None = None
-    updated_at: datetime | None = None
-
-
-def new_sync_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-@dataclass
-class SyncRecord:
-    id: str
-    revision: str | None
-    trigger: str
-    started_at: datetime
-    finished_at: datetime | None = None
-    status: str = "running"  # running | succeeded | failed | refused
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
 class StateStore(ABC):
-    """Every method is one small, independent operation: no state is kept in memory."""
+    """Every method is one small, independent operation: no state is kept in memory.
+
+    `remote` stores wait on the network: async code calls them from a thread (`call`), never on
+    the event loop thread.
+    """
+
+    remote: ClassVar[bool] = True
 
     # objects
     @abstractmethod
-    def objects(self) -> list[AppliedObject]: ...
+    def objects(self) -> list[AppliedObject]:
+        """Every object, by kind and name."""
+
+    @abstractmethod
+    def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
+        """The objects of any kind with these names (one batched read, not one per name)."""
+
+    @abstractmethod
+    def count_objects(self, kinds: Collection[Kind]) -> int: ...
 
     @abstractmethod
     def put_objects(self, objs: list[AppliedObject]) -> None:
         """Write several objects at once (one transaction where the backend has them)."""
 
     @abstractmethod
-    def delete_object(self, kind: str, name: str) -> None: ...
+    def delete_objects(self, keys: Collection[tuple[Kind, str]]) -> None: ...
 
     # syncs
     @abstractmethod
     def put_sync(self, record: SyncRecord) -> None: ...
 
     @abstractmethod
-    def syncs(self, limit: int = 20) -> list[SyncRecord]: ...
+    def syncs(self, limit: int = 20) -> list[SyncRecord]:
+        """The newest first."""
 
-    def last_sync(self, status: str | None = None) -> SyncRecord | None:
+    def last_sync(self, status: RunStatus | None = None) -> SyncRecord | None:
         for record in self.syncs(limit=50):
             if status is None or record.status == status:
                 return record
         return None
 
-    # the sync lock: a lease that expires if its holder dies
+    def abandon_syncs(self, holder: str, message: str) -> None:
+        """Close the records of the syncs a dead lease holder left `running`."""
+        for record in self.syncs(limit=50):
+            if record.holder == holder and record.status == RunStatus.RUNNING:
+                record.status, record.message = RunStatus.ABANDONED, message
+                self.put_sync(record)
+
+    # the lease of a reconciler scope, which also holds the scope's SyncMeta
     @abstractmethod
-    def acquire_lock(self, name: str, holder: str, ttl_seconds: float) -> bool: ...
+    def acquire_lease(self, scope: str, holder: str, ttl: float, *, take_from: str | None = None) -> LeaseGrant | None:
+        """Take the lease when nobody holds it, its holder's lease expired, or its holder is
+        `take_from` (a holder the caller knows is dead); None when another holds it. A pending
+        follow-up request is cleared: the sync about to run covers it."""
 
     @abstractmethod
-    def release_lock(self, name: str, holder: str) -> None: ...
+    def lease_holder(self, scope: str) -> str | None:
+        """Who holds an unexpired lease now."""
 
     @abstractmethod
-    def request_followup(self, name: str) -> None:
-        """Remember that a trigger arrived while a sync was running."""
+    def renew_lease(self, scope: str, holder: str, ttl: float) -> bool:
+        """False when the lease is no longer the holder's (it expired and was taken)."""
 
     @abstractmethod
-    def take_followup(self, name: str) -> bool:
-        """True once per requested follow-up."""
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
+        """Store the meta; then keep the lease and answer True when a follow-up was requested
+        meanwhile (the caller runs it), else release the lease and answer False."""
+
+    @abstractmethod
+    def request_followup(self, scope: str) -> bool:
+        """Ask the lease's holder for one more sync; False when nobody holds the lease (then the
+        caller should run the sync itself)."""
+
+    @abstractmethod
+    def meta(self, scope: str) -> SyncMeta:
+        """The scope's meta as last stored (no lease needed: for status)."""
 
     # webhook deliveries
     @abstractmethod
@@ -97,6 +98,17 @@ class StateStore(ABC):
 
     @abstractmethod
     def forget_delivery(self, delivery_id: str) -> None: ...
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def call(store: StateStore, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`method(*args)` of the store: in a thread when the store is remote, inline otherwise."""
+    if store.remote:
+        return await asyncio.to_thread(method, *args, **kwargs)
+    return method(*args, **kwargs)
 
 
 def open_store(config: Config) -> StateStore:

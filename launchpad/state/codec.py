@@ -1,0 +1,89 @@
+"""The JSON form of the state store's records, shared by every backend.
+
+Reading is lenient on purpose: keys a newer launchpad wrote are ignored, keys an older one did not
+write take their defaults, so a store outlives upgrades and downgrades.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from launchpad.state.records import (
+    AppliedObject,
+    FileError,
+    Kind,
+    Outcome,
+    RunStatus,
+    SyncMeta,
+    SyncRecord,
+    SyncStatus,
+)
+
+T = TypeVar("T")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dump(record: Any) -> str:
+    """A record (a dataclass of launchpad.state.records) as JSON."""
+    return json.dumps(dataclasses.asdict(record), default=_plain, separators=(",", ":"))
+
+
+def _known(cls: type[T], data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _date(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def load_object(text: str) -> AppliedObject:
+    data = _known(AppliedObject, json.loads(text))
+    data["kind"] = Kind(data["kind"])
+    data["status"] = SyncStatus(data.get("status") or SyncStatus.SYNCED)
+    data["updated_at"] = _date(data.get("updated_at"))
+    return AppliedObject(**data)
+
+
+def _outcome(data: dict[str, Any]) -> Outcome:
+    data = _known(Outcome, data)
+    data["kind"] = Kind(data["kind"])
+    return Outcome(**data)
+
+
+def load_sync(text: str) -> SyncRecord:
+    data = _known(SyncRecord, json.loads(text))
+    data["started_at"] = _date(data["started_at"])
+    data["finished_at"] = _date(data.get("finished_at"))
+    data["status"] = RunStatus(data.get("status") or RunStatus.RUNNING)
+    data["outcomes"] = [_outcome(o) for o in data.get("outcomes", [])]
+    errors, messages = [], [data.get("message", "")]
+    for error in data.get("errors", []):
+        if "file" in error:
+            errors.append(FileError(**_known(FileError, {"revision": data.get("revision") or "", **error})))
+        else:  # before 0.2 a sync's own message was stored as an error without a file
+            messages.append(str(error.get("message", "")))
+    data["errors"] = errors
+    data["message"] = "; ".join(m for m in messages if m)
+    return SyncRecord(**data)
+
+
+def load_meta(text: str | None) -> SyncMeta:
+    if not text:
+        return SyncMeta()
+    data = _known(SyncMeta, json.loads(text))
+    for name in ("drift_scan_at", "checked_at", "retry_at"):
+        data[name] = _date(data.get(name))
+    data["errors"] = [FileError(**_known(FileError, e)) for e in data.get("errors", [])]
+    return SyncMeta(**data)
