@@ -51,7 +51,7 @@ from launchpad.auth.tokens import issue_token
 from launchpad.config import load_config
 from launchpad.devserver import DevServer
 from launchpad.spec.document import TaskDocument
-from launchpad.temporal.runners import start_options, workflow_input
+from launchpad.temporal.options import start_options, workflow_input
 from reconciler.deploy import deploy_task
 
 Call = Callable[[], Awaitable[object]]

@@ -91,7 +91,7 @@ from temporalio.client import Client
 from launchpad.devserver import DevServer, free_port
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.task import TaskSpec
-from launchpad.temporal.runners import start_options, workflow_input
+from launchpad.temporal.options import start_options, workflow_input
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENTIAL_TARGET = 1.30  # API / direct median latency, at most

@@ -55,7 +55,8 @@ from launchpad.devserver import DevServer
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.task import TaskSpec
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.runners import WorkflowRunner, start_options, workflow_input
+from launchpad.temporal.options import start_options, workflow_input
+from launchpad.temporal.runners import WorkflowRunner
 
 SEQUENTIAL_TARGET = 1.15  # launchpad / direct median latency, at most
 CONCURRENT_TARGET = 0.90  # launchpad / direct median throughput, at least

@@ -64,7 +64,8 @@ from launchpad.spec.document import TaskDocument
 from launchpad.state.sqlite import SqliteStateStore
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.memo import MARKER
-from launchpad.temporal.runners import build_schedule, spec_hash
+from launchpad.temporal.runners import spec_hash
+from launchpad.temporal.schedules import build_schedule
 from reconciler.sync import Reconciler, SyncResult
 
 FIRST_SYNC_TARGET = 1.3  # first sync / direct SDK creates, at most

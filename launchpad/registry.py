@@ -18,9 +18,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import temporalio.activity
-import temporalio.workflow
-
 from launchpad.errors import LaunchpadError
 
 USER_PACKAGE = "launchpad_user"
@@ -39,14 +36,26 @@ class Component:
     source: str
 
 
+# The SDK has no public function that reads the name `@activity.defn` / `@workflow.defn` gave
+# (https://github.com/temporalio/sdk-python/issues/758 asks for discovery helpers). The decorators
+# store their definition in these attributes, whose `name` is the registered name; read them,
+# without touching the SDK's private definition classes.
+_ACTIVITY_DEFINITION = "__temporal_activity_definition"
+_WORKFLOW_DEFINITION = "__temporal_workflow_definition"
+
+
+def _defined_name(obj: object, attribute: str) -> str | None:
+    name = getattr(getattr(obj, attribute, None), "name", None)
+    return name if isinstance(name, str) and name else None
+
+
 def activity_name(fn: Callable[..., Any]) -> str | None:
-    definition = temporalio.activity._Definition.from_callable(fn)
-    return definition.name if definition else None
+    return _defined_name(fn, _ACTIVITY_DEFINITION)
 
 
 def workflow_name(cls: type) -> str | None:
-    definition = temporalio.workflow._Definition.from_class(cls)
-    return definition.name if definition else None
+    # `vars`: the class's own definition; a subclass of a workflow is not a workflow until decorated
+    return _defined_name(cls, _WORKFLOW_DEFINITION) if _WORKFLOW_DEFINITION in vars(cls) else None
 
 
 @dataclass

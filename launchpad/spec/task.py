@@ -12,7 +12,6 @@ from launchpad.spec.base import EnumName, StrictModel, empty_dict, empty_list
 from launchpad.spec.schedule import ScheduleOptions
 from launchpad.types import Duration
 
-BUILTIN_RUNNERS = ("WorkflowRunner", "ScheduledWorkflowRunner", "WorkflowRunnerWithTempWorker")
 SINGLE_ACTIVITY_WORKFLOWS = ("Task", "AwaitedTask")
 BATCH_WORKFLOWS = ("BatchTask", "AwaitedBatchTask")
 

@@ -1,0 +1,156 @@
+"""A schedule from a task, and the canonical form schedules are compared in.
+
+The server rewrites what it is sent (missing calendar fields filled in, zero durations dropped,
+cron strings turned into calendars), and SDK objects may print differently across temporalio
+releases. So schedules are compared by `canonical_spec`: a plain, normalised dict that a
+schedule launchpad built and the same schedule as a listing or a describe returns have alike.
+`fingerprint` hashes it; the state store keeps the fingerprint of what each sync wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleState,
+)
+from temporalio.converter import PayloadConverter
+
+from launchpad.spec.schedule import CalendarSpec
+from launchpad.spec.task import TaskSpec
+from launchpad.temporal.memo import MARKER, marker
+from launchpad.temporal.options import search_attributes, workflow_input
+from launchpad.temporal.workflows import retry_policy
+
+_WHOLE_DAY = {"second": (0, 59), "minute": (0, 59), "hour": (0, 23)}
+# what the server holds for a calendar field that was not given
+_CALENDAR_DEFAULTS: dict[str, list[list[int]]] = {
+    "second": [[0, 0, 1]],
+    "minute": [[0, 0, 1]],
+    "hour": [[0, 0, 1]],
+    "day_of_month": [[1, 31, 1]],
+    "month": [[1, 12, 1]],
+    "year": [],
+    "day_of_week": [[0, 6, 1]],
+}
+
+
+def calendar(spec: CalendarSpec, *, skip: bool = False) -> ScheduleCalendarSpec:
+    """Temporal's calendar spec. Omitted fields keep Temporal's defaults (second, minute and
+    hour 0), except in `skip`, where an omitted time of day means the whole day: skipping
+    `{month: DEC, day_of_month: 25}` skips Christmas, not only its midnight."""
+    fields: dict[str, Any] = {"comment": spec.comment}
+    for name in ("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week"):
+        ranges = getattr(spec, name)
+        if ranges is not None:
+            fields[name] = [ScheduleRange(r["start"], r["end"], r["step"]) for r in ranges]
+        elif skip and name in _WHOLE_DAY:
+            fields[name] = [ScheduleRange(*_WHOLE_DAY[name])]
+    return ScheduleCalendarSpec(**fields)
+
+
+def build_spec(task: TaskSpec) -> ScheduleSpec:
+    wf = task.workflow
+    return ScheduleSpec(
+        calendars=[calendar(c) for c in wf.calendars],
+        intervals=[ScheduleIntervalSpec(every=i.every, offset=i.offset) for i in wf.intervals],
+        cron_expressions=list(wf.crons),
+        skip=[calendar(c, skip=True) for c in wf.skip],
+        start_at=wf.start_at,
+        end_at=wf.end_at,
+        jitter=wf.jitter,
+        time_zone_name=wf.tz,
+    )
+
+
+def build_schedule(task: TaskSpec, version: str | None, digest: str, instance: str = "") -> Schedule:
+    wf = task.workflow
+    action = ScheduleActionStartWorkflow(
+        wf.workflow,
+        workflow_input(task),
+        id=wf.workflow_id,
+        task_queue=wf.task_queue or "",
+        execution_timeout=wf.execution_timeout,
+        run_timeout=wf.run_timeout,
+        task_timeout=wf.task_timeout,
+        retry_policy=retry_policy(wf.retry_policy),
+        memo={**wf.memo, MARKER: marker(task, version, instance, digest)},
+        typed_search_attributes=search_attributes(wf.search_attributes),
+    )
+    policy = SchedulePolicy(overlap=ScheduleOverlapPolicy[wf.overlap], pause_on_failure=wf.pause_on_failure)
+    if wf.catchup_window is not None:
+        policy.catchup_window = wf.catchup_window
+    state = ScheduleState(
+        note=wf.note,
+        paused=bool(wf.paused),
+        limited_actions=wf.limited_actions,
+        remaining_actions=wf.remaining_actions,
+    )
+    return Schedule(action=action, spec=build_spec(task), policy=policy, state=state)
+
+
+def action_marker(schedule: Schedule) -> dict[str, Any] | None:
+    """The marker on a described schedule's action (its version and spec hash), if launchpad wrote it."""
+    memo = getattr(schedule.action, "memo", None) or {}
+    payload = memo.get(MARKER)
+    if payload is None:
+        return None
+    value = PayloadConverter.default.from_payload(payload) if hasattr(payload, "data") else payload
+    return value if isinstance(value, dict) else None
+
+
+def _seconds(value: timedelta | None) -> float:
+    return value.total_seconds() if value else 0.0
+
+
+def _instant(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _ranges(ranges: Sequence[ScheduleRange]) -> list[list[int]]:
+    return [[r.start, max(r.end, r.start), r.step or 1] for r in ranges]
+
+
+def _calendar(spec: ScheduleCalendarSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: _ranges(getattr(spec, name)) or default for name, default in _CALENDAR_DEFAULTS.items()
+    }
+    out["comment"] = spec.comment or ""
+    return out
+
+
+def canonical_spec(spec: ScheduleSpec) -> dict[str, Any] | None:
+    """The spec as the server holds it, as plain data; None when that cannot be told without
+    asking the server (cron strings: the server turns them into calendars)."""
+    if spec.cron_expressions:
+        return None
+    return {
+        "calendars": [_calendar(c) for c in spec.calendars],
+        "intervals": [[_seconds(i.every), _seconds(i.offset)] for i in spec.intervals],
+        "skip": [_calendar(c) for c in spec.skip],
+        "start_at": _instant(spec.start_at),
+        "end_at": _instant(spec.end_at),
+        "jitter": _seconds(spec.jitter),
+        "time_zone": spec.time_zone_name or "",
+    }
+
+
+def fingerprint(spec: ScheduleSpec) -> str | None:
+    """A short hash of the canonical spec (None when it has none)."""
+    canonical = canonical_spec(spec)
+    if canonical is None:
+        return None
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
