@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+from dataclasses import asdict
 from typing import Any
 
 from mangum import Mangum
@@ -73,15 +74,18 @@ def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def reconcile(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     """One sync; returns its summary (the scheduled rule's event or an invoke payload)."""
-    trigger = (event or {}).get("trigger") or ("schedule" if (event or {}).get("source") == "aws.events" else "invoke")
-    result = loop().run_until_complete(services().reconciler.sync(str(trigger)))
+    scheduled = (event or {}).get("source") == "aws.events"
+    trigger = (event or {}).get("trigger") or ("schedule" if scheduled else "invoke")
+    hard = bool((event or {}).get("hard"))
+    result = loop().run_until_complete(services().reconciler.sync(str(trigger), hard=hard, poll=scheduled))
     summary = {
         "id": result.id,
-        "status": result.status,
+        "status": str(result.status),
         "revision": result.revision,
-        "writes": result.writes,
-        "errors": result.errors,
+        "writes": sum(run.writes for run in result.runs),
+        "errors": [asdict(e) for e in result.errors],
         "message": result.message,
+        "drift_scan": result.drift_scan,
     }
     log.info("reconcile %s", json.dumps(summary, default=str))
     return summary

@@ -54,19 +54,6 @@ class DeployRequest(Body):
     ref: str | None = Field(default=None, max_length=200)
 
 
-class DeployResponse(BaseModel):
-    task: str
-    runner: str
-    server: str
-    namespace: str
-    action: str
-    workflow_id: str | None = None
-    run_id: str | None = None
-    schedule_id: str | None = None
-    result: Any = None
-    version: str | None = None
-
-
 class TaskWrite(Body):
     content: str = Field(description="the task file's YAML text", max_length=1_000_000)
     message: str | None = Field(default=None, max_length=1000)
@@ -145,36 +132,68 @@ class WorkerInfo(BaseModel):
     pollers: int | None = Field(default=None, description="workers polling the task queue now")
 
 
+class SyncRequest(Body):
+    hard: bool = Field(default=False, description="also compare every managed object with Temporal (a drift scan)")
+
+
 class ObjectStatus(BaseModel):
     kind: str
     name: str
-    status: str
+    status: str = Field(description="Synced, OutOfSync, Degraded or Missing")
     reason: str
     revision: str
     temporal_id: str | None = None
+    server: str | None = None
+    namespace: str | None = None
+    path: str | None = None
 
 
-class SyncStatus(BaseModel):
-    objects: list[ObjectStatus]
-    last_sync: "SyncSummary | None" = None
+class FileErrorInfo(BaseModel):
+    file: str
+    path: str = Field(description="the key path at fault in the file")
+    message: str
+    revision: str
+    line: int | None = None
+    column: int | None = None
+
+
+class OutcomeInfo(BaseModel):
+    kind: str
+    name: str
+    action: str
+    ok: bool
+    message: str = ""
+    wrote: bool = False
 
 
 class SyncSummary(BaseModel):
     id: str
-    status: str
+    status: str = Field(description="running, succeeded, degraded, failed, refused or abandoned")
     trigger: str
     revision: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-    outcomes: list[dict[str, Any]] = empty_list()
-    errors: list[dict[str, Any]] = empty_list()
+    outcomes: list[OutcomeInfo] = empty_list()
+    errors: list[FileErrorInfo] = empty_list()
+    message: str = ""
+    drift_scan: bool = False
+
+
+class SyncStatus(BaseModel):
+    objects: list[ObjectStatus]
+    last_sync: SyncSummary | None = None
+    revision: str | None = Field(default=None, description="the last revision synced")
+    errors: list[FileErrorInfo] = Field(default_factory=list, description="the broken files at that revision")
+    drift_scan_at: datetime | None = Field(default=None, description="when Temporal was last compared in full")
+    checked_at: datetime | None = Field(default=None, description="the last poll of the repository")
 
 
 class PlanResponse(BaseModel):
     revision: str
     refused: str | None = None
+    drift_scan: bool = True
     items: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
+    errors: list[FileErrorInfo]
 
 
 class UserInfo(BaseModel):
@@ -198,6 +217,3 @@ class Health(BaseModel):
     status: str
     server: str
     address: str
-
-
-SyncStatus.model_rebuild()

@@ -64,7 +64,7 @@ class Stack:
             while not stop.is_set():
                 if self.worktree is not None:
                     await asyncio.to_thread(snapshot_worktree, self.worktree)
-                result = await reconciler.sync("watch")
+                result = await reconciler.sync("watch", poll=True)
                 if self.on_sync and (result.writes or result.status != "succeeded" or result.errors):
                     self.on_sync(result)
                 with contextlib.suppress(TimeoutError):

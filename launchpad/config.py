@@ -5,6 +5,7 @@ sections have defaults so that an empty file is a valid configuration of one
 local dev server.
 """
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -201,7 +202,22 @@ class ReconcilerConfig(StrictModel):
     prune: bool = True
     allow_empty: bool = False
     concurrency: int = Field(default=32, ge=1, le=512)
-    lock_ttl: Duration = timedelta(minutes=5)
+    lock_ttl: Duration = Field(
+        default=timedelta(seconds=30),
+        description="how long the sync lease lasts unless its holder renews it (every third of it); "
+        "a sync that dies holds it up to this long (less on the same host, where its death is seen at once)",
+    )
+    instance: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the name this launchpad marks its objects with in Temporal; launchpads that share a "
+        "namespace must have different names (default: derived from the repository's url and branch)",
+    )
+    drift_interval: Duration = Field(
+        default=timedelta(minutes=3),
+        description="how often a sync compares every managed object with Temporal (a drift scan), "
+        "to heal hand edits and deletions; other syncs plan only what changed in git",
+    )
 
 
 class WebhookConfig(StrictModel):
@@ -288,6 +304,18 @@ class Config(StrictModel):
         return [
             p for g in ("activities", "workflows", "runners") for p in self.watcher.modules.get(g, ModuleGroup()).skips
         ]
+
+    @property
+    def instance(self) -> str:
+        """Who owns what this launchpad creates in Temporal: `reconciler.instance`, else a name
+        derived from the repository (its url, a local one resolved, and its branch)."""
+        if self.reconciler.instance:
+            return self.reconciler.instance
+        url = self.repository.url
+        if "://" not in url and not url.startswith("git@"):
+            url = str(self.path(url).resolve())
+        digest = hashlib.sha256(f"{url.rstrip('/').removesuffix('.git')}#{self.repository.branch}".encode())
+        return digest.hexdigest()[:12]
 
     def path(self, relative: str) -> Path:
         """A path from the config, relative to the config file's folder."""

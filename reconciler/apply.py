@@ -1,16 +1,19 @@
 """Apply a plan through the runners, object by object, with bounded concurrency.
 
-An error on one object is recorded and does not stop the others. A Temporal outage
-marks the sync failed; only what was really applied is recorded as applied, so the
-next sync converges.
+Each object's record is written as soon as it is applied (`Recorder`), so a sync killed at any
+line loses at most the last few records, and the next sync adopts what they described (drift
+scan) or applies them again as no-ops (refresh). An error on one object is recorded and does not
+stop the others. A Temporal outage ends the writes; what was not tried is not recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -18,37 +21,72 @@ from launchpad.errors import LaunchpadError, TemporalUnavailable
 from launchpad.registry import Registry
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
-from launchpad.state.store import AppliedObject
+from launchpad.state.records import AppliedObject, FileError, Kind, Outcome, SyncStatus
+from launchpad.state.store import StateStore, call
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.runners import AlreadyRunning, ScheduledWorkflowRunner, runner_for
-from reconciler.desired import DesiredObject
+from launchpad.temporal.memo import owner
+from launchpad.temporal.runners import AlreadyRunning, NotManaged, ScheduledWorkflowRunner, runner_for
+from launchpad.temporal.schedules import build_spec, fingerprint
+from reconciler.live import Target, describe_schedule
 from reconciler.plan import Action, Plan, PlanItem
 
 if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
     from launchpad.temporal.workers import WorkerSet
 
+T = TypeVar("T")
 OUTAGE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
-@dataclass
-class Outcome:
-    kind: str
-    name: str
-    action: str
-    ok: bool
-    message: str = ""
-    wrote: bool = False  # a write RPC reached Temporal
+class LeaseLost(LaunchpadError):
+    """The sync's lease expired and another sync may hold it: stop writing."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    code = "lease_lost"
+    kind = "conflict"
+
+
+@dataclass
+class Recorder:
+    """Writes records as objects are applied, a few at a time (one transaction or batch each)."""
+
+    store: StateStore
+    batch: int = 64
+    interval: float = 0.25  # seconds: the most a crash loses
+    _puts: dict[tuple[Kind, str], AppliedObject] = field(default_factory=dict)
+    _deletes: set[tuple[Kind, str]] = field(default_factory=set)
+    _flushed: float = field(default_factory=time.monotonic)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def put(self, obj: AppliedObject) -> None:
+        self._deletes.discard(obj.key)
+        self._puts[obj.key] = obj
+        await self._maybe_flush()
+
+    async def delete(self, key: tuple[Kind, str]) -> None:
+        self._puts.pop(key, None)
+        self._deletes.add(key)
+        await self._maybe_flush()
+
+    async def _maybe_flush(self) -> None:
+        if len(self._puts) + len(self._deletes) >= self.batch or time.monotonic() - self._flushed >= self.interval:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            puts, deletes = list(self._puts.values()), set(self._deletes)
+            self._puts.clear()
+            self._deletes.clear()
+            self._flushed = time.monotonic()
+            if puts:
+                await call(self.store, self.store.put_objects, puts)
+            if deletes:
+                await call(self.store, self.store.delete_objects, deletes)
 
 
 @dataclass
 class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
-    put: list[AppliedObject] = field(default_factory=list)
-    removed: list[tuple[str, str]] = field(default_factory=list)
     outage: str | None = None
+    retry: set[str] = field(default_factory=set)  # files whose objects the next sync must try again
 
     @property
     def failed(self) -> list[Outcome]:
@@ -59,8 +97,11 @@ class ApplyResult:
 class Applier:
     connections: Connections
     registry: Registry
+    recorder: Recorder
     workers: WorkerSet | None = None
     concurrency: int = 32
+    instance: str = ""  # this launchpad's name in ownership markers
+    lost: Callable[[], bool] = lambda: False  # the lease is gone: stop writing
 
     async def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -71,51 +112,98 @@ class Applier:
 
         async def one(item: PlanItem) -> None:
             async with gate:
-                if result.outage:  # the rest would only wait for retries to time out
-                    result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, "skipped: outage"))
+                if result.outage or self.lost():  # the rest would only wait for retries to time out
+                    why = "skipped: outage" if result.outage else "skipped: lease lost"
+                    result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, why))
                     return
                 await self._one(item, plan.revision, errors_by_file, result)
 
-        await asyncio.gather(*(one(item) for item in plan.items))
+        try:
+            await asyncio.gather(*(one(item) for item in plan.items))
+        finally:
+            await self.recorder.flush()
         return result
 
-    async def _one(self, item: PlanItem, revision: str, errors_by_file: dict[str, Any], result: ApplyResult) -> None:
+    async def _one(
+        self, item: PlanItem, revision: str, errors_by_file: dict[str, FileError], result: ApplyResult
+    ) -> None:
         try:
-            wrote, message = await self._act(item)
+            wrote, message, written = await self._act(item)
         except Exception as exc:
             outage = _outage(exc)
             if outage and not result.outage:
                 result.outage = outage
             message = outage or _message(exc)
             result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, message))
-            if item.applied is not None and not outage:
-                result.put.append(dataclasses.replace(item.applied, status="Degraded", reason=message, error=message))
+            if not outage:
+                await self._failed(item, revision, message, result)
             return
         result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, message, wrote))
+        if item.orphan:  # it has no record; the object of the same name, if any, keeps its own
+            return
         if item.action in (Action.DELETE, Action.FORGET, Action.STOP):
-            result.removed.append((item.kind, item.name))
+            await self.recorder.delete((item.kind, item.name))
             return
-        if item.desired is None:  # a deleted file left alone (prune off): keep its record
+        if item.desired is None:  # a deleted file or an orphan left alone (prune off): nothing to record
             return
-        record = self._record(item, revision, wrote, errors_by_file)
-        if record is not None:
-            result.put.append(record)
+        record = self._record(item, revision, wrote, written, errors_by_file)
+        if record.status not in (SyncStatus.SYNCED, SyncStatus.OUT_OF_SYNC):
+            result.retry.add(record.path)
+        if item.applied is None or not _same(item.applied, record):
+            await self.recorder.put(record)
 
-    async def _act(self, item: PlanItem) -> tuple[bool, str]:
-        """Do what the item says; return (whether Temporal was written, a short message)."""
+    async def _failed(self, item: PlanItem, revision: str, message: str, result: ApplyResult) -> None:
+        """Record the failure, on the object's record or a new one, so the next sync retries it."""
+        source = item.desired or item.applied
+        if source is not None and source.path:
+            result.retry.add(source.path)
+        if item.applied is not None and item.applied.path:
+            await self.recorder.put(
+                dataclasses.replace(item.applied, status=SyncStatus.DEGRADED, reason=message, error=message)
+            )
+        elif item.desired is not None:
+            desired = item.desired
+            server, namespace = _target(item)
+            await self.recorder.put(
+                AppliedObject(
+                    desired.kind,
+                    desired.name,
+                    desired.path,
+                    revision,
+                    desired.spec_hash,
+                    desired.blob,
+                    server,
+                    namespace,
+                    desired.temporal_id,
+                    status=SyncStatus.DEGRADED,
+                    reason=message,
+                    error=message,
+                )
+            )
+
+    async def _act(self, item: PlanItem) -> tuple[bool, str, str | None]:
+        """Do what the item says; return (whether Temporal was written, a short message, the
+        fingerprint of the schedule as written)."""
+        if self.lost() and item.action not in (Action.NOOP, Action.FORGET):
+            raise LeaseLost("the sync's lease was lost: not writing")
+        if item.blocked:
+            raise NotManaged(item.blocked)
         if item.action in (Action.NOOP, Action.FORGET):
-            return False, item.reason
-        if item.kind == "worker":
-            return await self._worker(item)
+            return False, item.reason, None
+        if item.kind == Kind.WORKER:
+            wrote, message = await self._worker(item)
+            return wrote, message, None
         if item.action == Action.DELETE:
-            return await self._delete_schedule(item)
+            applied = _need(item.applied)
+            wrote = await self._delete_schedule(_target(item), applied.temporal_id or "", applied.name)
+            return wrote, "deleted" if wrote else "already gone", None
         desired = _need(item.desired)
         spec = desired.load()
         assert isinstance(spec, TaskSpec)
         if item.action == Action.RESTART:
             client = await self.connections.client(*_target(item))
             await client.get_workflow_handle(spec.workflow.workflow_id).terminate("launchpad: task file changed")
-        runner = runner_for(spec, self.connections, self.registry)
+        runner = runner_for(spec, self.connections, self.registry, self.instance)
         version = desired.blob  # content-addressed: a revert restores the very same marker
         try:
             if isinstance(runner, ScheduledWorkflowRunner):
@@ -123,19 +211,38 @@ class Applier:
             else:
                 deployed = await runner.deploy(spec, version)
         except AlreadyRunning:
-            return False, "already running"
-        return deployed.action != "unchanged", deployed.action
+            return False, "already running", None
+        wrote = deployed.action != "unchanged"
+        written = None
+        if desired.kind == Kind.SCHEDULE:
+            written = await self._written(item, spec)
+            if item.retire is not None:
+                await self._delete_schedule(*item.retire, desired.name)
+        return wrote, deployed.action, written
 
-    async def _delete_schedule(self, item: PlanItem) -> tuple[bool, str]:
-        applied = _need(item.applied)
-        client = await self.connections.client(*_target(item))
+    async def _written(self, item: PlanItem, spec: TaskSpec) -> str | None:
+        """The fingerprint of the schedule as the server now holds it: told from the spec sent,
+        or, when the server rewrites what was sent (cron strings), read back by a describe."""
+        predicted = fingerprint(build_spec(spec))
+        if predicted is not None:
+            return predicted
+        found = await describe_schedule(self.connections, _target(item), spec.workflow.scheduler_id or "")
+        return found.fingerprint if found else None
+
+    async def _delete_schedule(self, target: Target, schedule_id: str, task: str) -> bool:
+        """Delete the schedule if it is still this task's (a hand-made or re-created one stays)."""
+        client = await self.connections.client(*target)
+        handle = client.get_schedule_handle(schedule_id)
         try:
-            await client.get_schedule_handle(applied.temporal_id or "").delete()
+            found = owner(await (await handle.describe()).memo())
+            if found is None or not found.is_(task, self.instance):
+                return False
+            await handle.delete()
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return False, "already gone"
-        return True, "deleted"
+            return False
+        return True
 
     async def _worker(self, item: PlanItem) -> tuple[bool, str]:
         if self.workers is None:
@@ -149,60 +256,66 @@ class Applier:
         return False, "reloaded" if item.action == Action.RELOAD else "started"
 
     def _record(
-        self, item: PlanItem, revision: str, wrote: bool, errors_by_file: dict[str, Any]
-    ) -> AppliedObject | None:
+        self, item: PlanItem, revision: str, wrote: bool, written: str | None, errors_by_file: dict[str, FileError]
+    ) -> AppliedObject:
         desired = _need(item.desired)
         prev = item.applied
-        if desired.last_good and prev is not None:
-            error = errors_by_file.get(desired.path)
-            reason = f"{error.path}: {error.message} (revision {revision[:12]})" if error else "file is broken"
-            return dataclasses.replace(prev, status="Degraded", reason=f"last good version kept; {reason}")
-        status, reason = "Synced", item.reason
-        if item.out_of_date or (item.drift and item.action == Action.NOOP):
-            status = "OutOfSync"
+        fp = written if written is not None else _kept_fingerprint(item)
+        if prev is not None and (desired.last_good or item.status == SyncStatus.OUT_OF_SYNC):
+            # the file is broken, or a running task keeps an older version: what runs is the previous record
+            reason = item.reason
+            if desired.last_good:
+                error = errors_by_file.get(desired.path)
+                where = f"{error.path}: {error.message} (revision {revision[:12]})" if error else ""
+                reason = f"last good version kept; {where or 'file is broken'}"
+            return dataclasses.replace(prev, status=item.status, reason=reason, fingerprint=fp, error=None)
         server, namespace = _target(item)
-        record = AppliedObject(
+        degraded = item.status == SyncStatus.DEGRADED
+        return AppliedObject(
             kind=desired.kind,
             name=desired.name,
             path=desired.path,
             revision=revision if (prev is None or item.action != Action.NOOP) else prev.revision,
-            spec_hash=desired.spec_hash if not item.out_of_date else (prev.spec_hash if prev else ""),
+            spec_hash=desired.spec_hash,
             blob=desired.blob,
             server=server,
             namespace=namespace,
             temporal_id=desired.temporal_id,
-            # after a write the server's form is adopted at the next listing
-            fingerprint=None if wrote else (item.live_fingerprint or (prev.fingerprint if prev else None)),
-            status=status,
-            reason=reason,
+            fingerprint=fp,
+            status=item.status,
+            reason=item.reason,
+            error=item.reason if degraded else None,
         )
-        if prev is not None and _same(prev, record):
-            return None
-        return record
+
+
+def _kept_fingerprint(item: PlanItem) -> str | None:
+    """No write: the fingerprint stays what it was, or, if it was never known, what Temporal shows."""
+    prev = item.applied
+    if prev is not None and prev.fingerprint is not None:
+        return prev.fingerprint
+    return item.live_fingerprint
 
 
 def _same(a: AppliedObject, b: AppliedObject) -> bool:
-    skip = {"updated_at"}
-    return all(getattr(a, f.name) == getattr(b, f.name) for f in dataclasses.fields(a) if f.name not in skip)
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in dataclasses.fields(a) if f.name != "updated_at")
 
 
-def _target(item: PlanItem) -> tuple[str, str]:
+def _target(item: PlanItem) -> Target:
     assert item.target is not None
     return item.target
 
 
-def _need(value: DesiredObject | AppliedObject | None) -> Any:
+def _need(value: T | None) -> T:
     assert value is not None
     return value
 
 
 def _outage(exc: BaseException) -> str | None:
+    """An error that means Temporal cannot be reached (by type: the SDK's status codes)."""
     if isinstance(exc, TemporalUnavailable):
         return str(exc)
     if isinstance(exc, RPCError) and exc.status in OUTAGE_CODES:
         return f"Temporal unavailable: {exc.message}"
-    if isinstance(exc, RuntimeError) and "connect" in str(exc).lower():
-        return f"Temporal unavailable: {exc}"
     return None
 
 

@@ -9,6 +9,7 @@ import signal
 import stat
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,16 +22,17 @@ from launchpad.cli import ConfigOption, config_or_exit, console, err_console, ex
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError, SpecErrors
 from launchpad.spec.catalog import load_catalog
-from launchpad.state import open_store
+from launchpad.state import FileError, Kind, RunStatus, open_store
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.deploy import deploy_task
 from reconciler.plan import Action, Plan
+from reconciler.status import status_report
 from reconciler.sync import Reconciler, Scope, SyncResult
 
 if TYPE_CHECKING:
     from launchpad.temporal.workers import WorkerSet
 
-STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red"}
+STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red", "Missing": "red"}
 
 
 def reconciler_for(cfg: Config) -> Reconciler:
@@ -50,16 +52,30 @@ def run(coro: Any) -> Any:
         raise typer.Exit(1) from None
 
 
+# `launchpad reconcile` exit codes (docs/reconciler.md)
+EXIT_CODES = {
+    RunStatus.SUCCEEDED: 0,
+    RunStatus.FAILED: 1,
+    RunStatus.DEGRADED: 3,  # applied, but some files are broken: their last good version runs
+    RunStatus.REFUSED: 4,
+    RunStatus.ALREADY_RUNNING: 75,  # EX_TEMPFAIL: another sync holds the lease; nothing was done
+}
+
+
+def print_file_errors(errors: list[FileError]) -> None:
+    for error in errors:
+        where = f"[red]{escape(error.file)}[/red]: {escape(error.path)}"
+        err_console.print(f"{where}: {escape(error.message)} (revision {error.revision[:12]})", soft_wrap=True)
+
+
 def print_plan(plan: Plan) -> None:
-    table = Table("kind", "name", "action", "reason", title=f"plan at {plan.revision[:12]}")
+    title = f"plan at {plan.revision[:12]}" + ("" if plan.complete else " (changed files only)")
+    table = Table("kind", "name", "action", "reason", title=title)
     for item in plan.items:
         style = "dim" if item.action == Action.NOOP else "bold"
         table.add_row(item.kind, item.name, f"[{style}]{item.action}[/{style}]", escape(item.reason))
     console.print(table)
-    for error in plan.errors:
-        err_console.print(
-            f"[red]{escape(error.file)}[/red]: {escape(error.path)}: {escape(error.message)}", soft_wrap=True
-        )
+    print_file_errors(plan.errors)
     if plan.refused:
         err_console.print(f"[red]refused:[/red] {escape(plan.refused)}")
 
@@ -73,38 +89,53 @@ def plan(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--j
         print_plan(computed)
 
 
+COLOR = {RunStatus.SUCCEEDED: "green", RunStatus.ALREADY_RUNNING: "yellow", RunStatus.DEGRADED: "yellow"}
+
+
 def print_sync(result: SyncResult) -> None:
-    color = {"succeeded": "green", "already_running": "yellow"}.get(result.status, "red")
-    revision = (result.revision or "?")[:12]
-    console.print(
-        f"sync {result.id or '-'}: [{color}]{result.status}[/{color}] at {revision} ({result.writes} write(s))"
-    )
-    for outcome in result.outcomes:
-        if outcome["action"] != "noop" or not outcome["ok"]:
-            mark = "[green]ok[/green]" if outcome["ok"] else "[red]failed[/red]"
-            console.print(
-                f"  {outcome['kind']} {outcome['name']}: {outcome['action']} {mark} {escape(outcome['message'])}"
-            )
-    for error in result.errors:
-        err_console.print(f"  [red]{escape(error['file'])}[/red]: {escape(error['path'])}: {escape(error['message'])}")
-    if result.message and result.status != "succeeded":
-        err_console.print(f"  {escape(result.message)}")
+    """Each sync the call ran (its follow-ups included), with what it wrote and what failed."""
+    for run in result.runs:
+        color = COLOR.get(run.status, "red")
+        revision = (run.revision or "?")[:12]
+        kind = "drift scan" if run.drift_scan else "sync"
+        note = f"; {escape(run.message)}" if run.message else ""
+        console.print(
+            f"{kind} {run.id or '-'}: [{color}]{run.status}[/{color}] at {revision} ({run.writes} write(s){note})"
+        )
+        for outcome in run.outcomes:
+            if outcome.action != "noop" or not outcome.ok:
+                mark = "[green]ok[/green]" if outcome.ok else "[red]failed[/red]"
+                console.print(f"  {outcome.kind} {outcome.name}: {outcome.action} {mark} {escape(outcome.message)}")
+        print_file_errors(run.errors)
+
+
+def exit_code(result: SyncResult) -> int:
+    """The worst of the syncs the call ran."""
+    return max(EXIT_CODES.get(run.status, 1) for run in result.runs)
 
 
 def reconcile(
     config: ConfigOption = None,
     once: Annotated[bool, typer.Option("--once", help="one sync, then exit (the default)")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="sync in a loop until Ctrl-C")] = False,
+    hard: Annotated[
+        bool, typer.Option("--hard", help="compare every object with Temporal now (a drift scan), not only changes")
+    ] = False,
     interval: Annotated[float | None, typer.Option(help="seconds between syncs (default: polling_interval)")] = None,
 ) -> None:
-    """Make Temporal match the repository; exit 1 when any object failed."""
+    """Make Temporal match the repository.
+
+    Exit codes: 0 synced; 1 failed (an object, the repository or Temporal); 3 degraded (some files
+    are broken, their last good version kept); 4 refused (it would delete every managed object);
+    75 not run (another sync holds the lease)."""
     cfg = config_or_exit(config)
     reconciler = reconciler_for(cfg)
     if not watch:
-        result = run(reconciler.sync("cli"))
+        result = run(reconciler.sync("cli", hard=hard, poll=True))
         print_sync(result)
-        if result.status not in ("succeeded", "already_running"):
-            raise typer.Exit(1)
+        code = exit_code(result)
+        if code:
+            raise typer.Exit(code)
         return
     every = interval or cfg.watcher.polling.polling_interval.total_seconds()
 
@@ -119,26 +150,25 @@ def reconcile(
 
 
 def status(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Per object: Synced / OutOfSync / Degraded, with the reason and the revision."""
+    """Per object: Synced / OutOfSync / Degraded / Missing, with the reason and the revision; the
+    last sync, the broken files and when Temporal was last compared in full."""
     store = open_store(config_or_exit(config))
-    objects = store.objects()
-    last = store.last_sync()
+    report = status_report(store)
     if as_json:
-        rows = [{k: str(v) if v is not None else None for k, v in vars(o).items()} for o in objects]
-        print(json.dumps({"objects": rows, "last_sync": last.id if last else None}, indent=2))
+        print(json.dumps(report, indent=2, default=str))
         return
     table = Table("kind", "name", "status", "reason", "revision")
-    for obj in objects:
+    for obj in store.objects():
         color = STYLE.get(obj.status, "white")
         table.add_row(obj.kind, obj.name, f"[{color}]{obj.status}[/{color}]", escape(obj.reason), obj.revision[:12])
     console.print(table)
+    last = report["last_sync"]
     if last:
-        console.print(f"last sync {last.id}: {last.status} at {(last.revision or '?')[:12]} ({last.trigger})")
-        for error in last.errors:
-            if "file" in error:
-                err_console.print(
-                    f"  [red]{escape(error['file'])}[/red]: {escape(error['path'])}: {escape(error['message'])}"
-                )
+        color = COLOR.get(RunStatus(last["status"]), "red")
+        line = f"last sync {last['id']}: [{color}]{last['status']}[/{color}] at {(last['revision'] or '?')[:12]}"
+        console.print(f"{line} ({escape(last['trigger'])}){'; ' + escape(last['message']) if last['message'] else ''}")
+    console.print(f"last drift scan: {report['drift_scan_at'] or 'never'}")
+    print_file_errors([FileError(**e) for e in report["errors"]])
 
 
 def history(task: str, config: ConfigOption = None) -> None:
@@ -186,7 +216,7 @@ def deploy(
             reconciler, task, ref=ref, template_args=_assignments(arg, "--arg"), overwrite=_assignments(set_, "--set")
         )
     )
-    console.print_json(json.dumps({k: v for k, v in vars(result).items() if v is not None}, default=str))
+    console.print_json(json.dumps({k: v for k, v in asdict(result).items() if v is not None}, default=str))
 
 
 HOOK = """#!/bin/sh
@@ -278,22 +308,22 @@ async def _follow(cfg: Config, names: list[str], every: float) -> None:
     are the reconciler's), with an in-memory state store: what this process runs."""
     from launchpad.temporal.workers import WorkerSet
 
-    reconciler = Reconciler(cfg, SqliteStateStore(), scope=Scope(frozenset({"worker"}), frozenset(names)))
+    reconciler = Reconciler(cfg, SqliteStateStore(), scope=Scope(frozenset({Kind.WORKER}), frozenset(names)))
     reconciler.workers = WorkerSet(reconciler.connections, reconciler.registry)
 
     reported: set[str] = set()  # revisions whose broken files were reported
 
     async def keep_in_step(workers: WorkerSet) -> None:
-        result = await reconciler.sync("worker")
+        result = await reconciler.sync("worker", poll=True)
         for outcome in result.outcomes:
-            if outcome["action"] != "noop" or not outcome["ok"]:
-                style = "bold" if outcome["ok"] else "red"
-                line = f"worker [{style}]{escape(outcome['name'])}[/{style}]: {escape(outcome['message'])}"
+            if outcome.action != "noop" or not outcome.ok:
+                style = "bold" if outcome.ok else "red"
+                line = f"worker [{style}]{escape(outcome.name)}[/{style}]: {escape(outcome.message)}"
                 console.print(f"{line} at {(result.revision or '?')[:12]}")
         for error in result.errors:  # broken worker files (only those are read): the running version stays
-            if error["revision"] not in reported:
-                where = f"[red]{escape(error['file'])}[/red]: {escape(error['path'])}"
-                err_console.print(f"{where}: {escape(error['message'])} (kept the running version)", soft_wrap=True)
+            if error.revision not in reported:
+                where = f"[red]{escape(error.file)}[/red]: {escape(error.path)}"
+                err_console.print(f"{where}: {escape(error.message)} (kept the running version)", soft_wrap=True)
         reported.add(result.revision or "")
         if result.message:
             err_console.print(f"[red]{escape(result.message)}[/red]")

@@ -16,7 +16,7 @@ from launchpad.errors import LaunchpadError
 from reconciler.source import GitSource
 
 if TYPE_CHECKING:
-    from launchpad.temporal.runners import DeployResult
+    from launchpad.temporal.result import DeployResult
     from reconciler.sync import Reconciler
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -81,5 +81,5 @@ async def deploy_task(
     found = find_task(source, revision, reconciler.config.tasks_dir, name)
     spec = reconciler.document(found.path, found.blob).render(template_args, overwrite)
     reconciler.load_code(revision)
-    runner = runner_for(spec, reconciler.connections, reconciler.registry)
+    runner = runner_for(spec, reconciler.connections, reconciler.registry, reconciler.instance)
     return await runner.deploy(spec, found.blob)

@@ -1,9 +1,9 @@
-"""Desired state: every managed object the repository describes at a revision.
+"""Desired state: the managed objects the repository describes at a revision.
 
-A file whose blob is the one last applied is not parsed again (its hash is in the
-state store); only new or changed files are. A file that fails to parse or validate
-is reported with file, key path and revision, and its last good version (the blob
-last applied) stays the desired one, so one bad file never blocks the others.
+A file whose blob is the one last applied is not parsed again (its hash is in the state store);
+only new or changed files are. A file that fails to parse or validate is reported with file, key
+path and revision, and its last good version (the blob last applied) stays the desired one, so
+one bad file never blocks the others.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from launchpad.config import Config
 from launchpad.errors import SpecError, SpecErrors
@@ -19,7 +20,7 @@ from launchpad.spec.catalog import YAML_SUFFIXES, parse_file
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
-from launchpad.state.store import AppliedObject
+from launchpad.state.records import AppliedObject, FileError, Kind
 from launchpad.temporal.runners import spec_hash
 from reconciler.source import GitSource
 
@@ -28,7 +29,7 @@ Spec = TaskSpec | WorkerSpec
 
 @dataclass
 class DesiredObject:
-    kind: str  # schedule | task | worker
+    kind: Kind
     name: str
     path: str
     blob: str
@@ -41,27 +42,17 @@ class DesiredObject:
     last_good: bool = False  # the file is broken at this revision; this is its last good version
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[Kind, str]:
         return (self.kind, self.name)
-
-
-@dataclass
-class FileError:
-    file: str
-    path: str
-    message: str
-    revision: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "path": self.path, "message": self.message, "revision": self.revision}
 
 
 @dataclass
 class DesiredState:
     revision: str
-    objects: dict[tuple[str, str], DesiredObject] = field(default_factory=dict)
+    objects: dict[tuple[Kind, str], DesiredObject] = field(default_factory=dict)
     errors: list[FileError] = field(default_factory=list)
     code_hash: str = ""
+    broken: set[str] = field(default_factory=set)  # names of broken files: never pruned as orphans
 
 
 def task_object(doc: TaskDocument, path: str, blob: str) -> DesiredObject | None:
@@ -71,9 +62,9 @@ def task_object(doc: TaskDocument, path: str, blob: str) -> DesiredObject | None
         return None
     spec = doc.spec()
     if spec.is_scheduled:
-        kind, temporal_id = "schedule", spec.workflow.scheduler_id
+        kind, temporal_id = Kind.SCHEDULE, spec.workflow.scheduler_id
     elif spec.deploy_on_server_start:
-        kind, temporal_id = "task", spec.workflow.workflow_id
+        kind, temporal_id = Kind.TASK, spec.workflow.workflow_id
     else:
         return None
     return DesiredObject(
@@ -92,7 +83,7 @@ def task_object(doc: TaskDocument, path: str, blob: str) -> DesiredObject | None
 
 def worker_object(name: str, spec: WorkerSpec, path: str, blob: str, code_hash: str) -> DesiredObject:
     return DesiredObject(
-        "worker",
+        Kind.WORKER,
         name,
         path,
         blob,
@@ -140,38 +131,42 @@ def code_hash(source: GitSource, revision: str, config: Config) -> str:
     return hashlib.sha256("".join(f"{p}:{b}\n" for p, b in sorted(files.items())).encode()).hexdigest()[:16]
 
 
+def stem(path: str) -> str:
+    """A task's or worker's name is its file name without the suffix."""
+    return PurePosixPath(path).stem
+
+
 def load_desired(
     source: GitSource,
     revision: str,
-    config: Config,
+    files: Mapping[str, str],
     applied: list[AppliedObject],
+    code: str,
     env: Mapping[str, str] | None = None,
-    folders: list[str] | None = None,
 ) -> DesiredState:
-    """The objects the files under `folders` (default: the tasks and workers folders) describe."""
-    state = DesiredState(revision, code_hash=code_hash(source, revision, config))
-    files = {
-        path: blob
-        for path, blob in source.files(revision, folders or [config.tasks_dir, config.workers_dir]).items()
-        if path.endswith(YAML_SUFFIXES)
-    }
+    """The objects that `files` (path → blob at `revision`) describe. `applied` are the objects
+    recorded for those files (any other applied object is ignored); `code` is the code hash."""
+    state = DesiredState(revision, code_hash=code)
     by_path: dict[str, list[AppliedObject]] = {}
     for obj in applied:
         by_path.setdefault(obj.path, []).append(obj)
     for path, blob in sorted(files.items()):
+        if not path.endswith(YAML_SUFFIXES):
+            continue
         previous = by_path.get(path, [])
         # workers are always parsed again: their hash includes the code, which may have changed
-        unchanged = [o for o in previous if o.blob == blob and not o.error and o.kind != "worker"]
+        unchanged = [o for o in previous if o.blob == blob and not o.error and o.kind != Kind.WORKER]
         if unchanged:
             for obj in unchanged:
-                _add(state, reuse(obj, source, state.code_hash, env))
+                _add(state, reuse(obj, source, code, env))
             continue
         try:
-            parsed = parse_object(path, source.read_blob(blob), blob, state.code_hash, env)
+            parsed = parse_object(path, source.read_blob(blob), blob, code, env)
         except SpecErrors as exc:
             state.errors += [FileError(e.file, e.path, e.message, revision) for e in exc.errors]
+            state.broken.add(stem(path))
             for good in previous:  # the last good version stays desired
-                kept = reuse(good, source, state.code_hash, env)
+                kept = reuse(good, source, code, env)
                 kept.last_good = True
                 _add(state, kept)
             continue

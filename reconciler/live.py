@@ -1,84 +1,95 @@
-"""What Temporal holds now, for the objects launchpad manages (read-only calls)."""
+"""What Temporal holds now, for the objects launchpad manages (read-only calls).
+
+A drift scan (`scan`) lists every schedule of the namespaces involved: one paginated listing
+per namespace, whatever the number of schedules. Listings lag writes by tens of milliseconds,
+so a schedule the listing shows differently from what launchpad last wrote, or not at all, is
+described (a read of that one schedule) before it counts as drift. A refresh (`look`) lists
+nothing and describes only the deploy-on-start workflows it is asked about.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from temporalio.client import ScheduleSpec, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.memo import MARKER
+from launchpad.temporal.memo import Owner, owner
+from launchpad.temporal.schedules import fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
-
-
-def fingerprint(spec: ScheduleSpec) -> str:
-    """The schedule spec as the server holds it (listing and describing give the same form)."""
-    return hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
 
 
 @dataclass
 class LiveSchedule:
     schedule_id: str
-    task: str
-    fingerprint: str
+    owner: Owner | None  # None: not launchpad's
+    fingerprint: str | None  # of the spec as the server holds it
 
 
 @dataclass
 class LiveWorkflow:
     workflow_id: str
     running: bool
-    task: str | None = None
+    owner: Owner | None = None
 
 
 @dataclass
 class Live:
+    """`complete`: every schedule of the scanned namespaces is here, so one that is absent does not exist."""
+
+    complete: bool = False
     schedules: dict[tuple[Target, str], LiveSchedule] = field(default_factory=dict)
     workflows: dict[tuple[Target, str], LiveWorkflow] = field(default_factory=dict)
 
 
-async def observe(
+async def scan(
     connections: Connections,
-    schedule_targets: Iterable[Target],
+    targets: Iterable[Target],
+    expected: Mapping[tuple[Target, str], str | None],
     workflows: Iterable[tuple[Target, str]],
-    expected: dict[tuple[Target, str], str | None],
 ) -> Live:
-    """List the schedules launchpad owns (by memo marker) and describe deploy-on-start workflows.
-
-    `expected` maps the schedules the state store says were applied to their stored
-    fingerprint; those missing from the listing or listed differently are described.
-    """
-    live = Live()
-    for target in set(schedule_targets):
+    """List every schedule of the targets; confirm by a describe those the state store expects
+    (`expected`: id → fingerprint last written) but the listing shows otherwise or not at all."""
+    live = Live(complete=True)
+    for target in sorted(set(targets)):
         client = await connections.client(*target)
         async for listed in await client.list_schedules():
-            memo = await listed.memo()
-            owner = memo.get(MARKER) if isinstance(memo, dict) else None
-            if isinstance(owner, dict) and listed.schedule is not None:
+            if listed.schedule is not None:
+                spec = listed.schedule.spec
                 live.schedules[(target, listed.id)] = LiveSchedule(
-                    listed.id, str(owner.get("task")), fingerprint(listed.schedule.spec)
+                    listed.id, owner(await listed.memo()), fingerprint(spec)
                 )
-    # a listing can lag behind writes: confirm what looks like drift with a describe (a read)
     doubtful = [
-        (target, sid)
-        for (target, sid), stored in expected.items()
-        if (known := live.schedules.get((target, sid))) is None or (stored and known.fingerprint != stored)
+        key
+        for key, written in expected.items()
+        if (known := live.schedules.get(key)) is None or (written is not None and known.fingerprint != written)
     ]
-    confirmed = await asyncio.gather(*(describe_schedule(connections, t, sid) for t, sid in doubtful))
+    confirmed = await asyncio.gather(*(describe_schedule(connections, *key) for key in doubtful))
     for key, schedule in zip(doubtful, confirmed, strict=True):
         if schedule is None:
             live.schedules.pop(key, None)
         else:
             live.schedules[key] = schedule
-    workflows = list(workflows)
-    found = await asyncio.gather(*(describe_workflow(connections, target, wid) for target, wid in workflows))
-    for (target, wid), workflow in zip(workflows, found, strict=True):
-        live.workflows[(target, wid)] = workflow
+    await _workflows(connections, live, workflows)
     return live
+
+
+async def look(connections: Connections, workflows: Iterable[tuple[Target, str]]) -> Live:
+    """No listing: only the state of these deploy-on-start workflows."""
+    live = Live(complete=False)
+    await _workflows(connections, live, workflows)
+    return live
+
+
+async def _workflows(connections: Connections, live: Live, workflows: Iterable[tuple[Target, str]]) -> None:
+    wanted = sorted(set(workflows))
+    found = await asyncio.gather(*(describe_workflow(connections, target, wid) for target, wid in wanted))
+    for (target, wid), workflow in zip(wanted, found, strict=True):
+        live.workflows[(target, wid)] = workflow
 
 
 async def describe_workflow(connections: Connections, target: Target, workflow_id: str) -> LiveWorkflow:
@@ -89,17 +100,15 @@ async def describe_workflow(connections: Connections, target: Target, workflow_i
         if exc.status == RPCStatusCode.NOT_FOUND:
             return LiveWorkflow(workflow_id, running=False)
         raise
-    memo = await described.memo()
-    owner = memo.get(MARKER) if isinstance(memo, dict) else None
     return LiveWorkflow(
         workflow_id,
         running=described.status == WorkflowExecutionStatus.RUNNING,
-        task=str(owner.get("task")) if isinstance(owner, dict) else None,
+        owner=owner(await described.memo()),
     )
 
 
 async def describe_schedule(connections: Connections, target: Target, schedule_id: str) -> LiveSchedule | None:
-    """One schedule as Temporal holds it now; None when missing or not launchpad's."""
+    """One schedule as Temporal holds it now; None when it does not exist."""
     client = await connections.client(*target)
     try:
         described = await client.get_schedule_handle(schedule_id).describe()
@@ -107,7 +116,4 @@ async def describe_schedule(connections: Connections, target: Target, schedule_i
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    owner = (await described.memo()).get(MARKER)
-    if not isinstance(owner, dict):
-        return None
-    return LiveSchedule(schedule_id, str(owner.get("task")), fingerprint(described.schedule.spec))
+    return LiveSchedule(schedule_id, owner(await described.memo()), fingerprint(described.schedule.spec))

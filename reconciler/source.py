@@ -278,6 +278,29 @@ class GitSource:
         except gitpython().GitCommandError:
             raise UnknownRevision(f"unknown revision {ref!r}") from None
 
+    def blobs(self, revision: str, paths: list[str]) -> dict[str, str]:
+        """The blob sha of each of these paths that exists at the revision (one `git ls-tree`,
+        whatever the size of the tree)."""
+        if not paths:
+            return {}
+        out = self.repo.git.ls_tree("-z", "--full-tree", revision, "--", *paths)
+        found = {}
+        for entry in str(out).split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                _mode, kind, sha = meta.split()
+                if kind == "blob":
+                    found[path] = sha
+        return found
+
+    def contains(self, revision: str) -> bool:
+        """Whether the cache holds this commit (a force-push or a fresh clone may have lost it)."""
+        try:
+            self.repo.git.cat_file("-e", f"{revision}^{{commit}}")
+        except gitpython().GitCommandError:
+            return False
+        return True
+
 
 def _stderr(exc: git.GitCommandError) -> str:
     return str(exc.stderr or exc).strip().replace("\n", " ")[-500:]

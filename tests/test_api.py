@@ -263,11 +263,12 @@ workflow: {{task_queue: {ENGINE_QUEUE}, workflow_id: {sid}, workflow: Task, sche
         i for i in plan["items"] if i["name"] == "synced"
     ).items()
     headers = await api.headers()
-    held = api.services.reconciler.begin()  # a sync "running" elsewhere (another replica, say)
+    held = await api.services.reconciler.lease()  # a sync "running" elsewhere (another replica, say)
     assert held is not None
     busy = await api.http.post("/sync", headers=headers)
     assert busy.status_code == 409 and busy.json()["error"] == "already_running"
-    api.services.reconciler.release(held)
+    assert await held.finish(), "the running sync is asked for one follow-up"
+    assert not await held.finish()
     triggered = await api.http.post("/sync", headers=headers)
     assert triggered.status_code == 202 and triggered.json()["id"]
     await settle(api)
@@ -277,7 +278,7 @@ workflow: {{task_queue: {ENGINE_QUEUE}, workflow_id: {sid}, workflow: Task, sche
     ).items()
     assert status["last_sync"]["status"] == "succeeded"
     history = (await api.call("GET", "/sync/history")).json()
-    assert history[0]["trigger"] == "follow-up" and history[1]["id"] == triggered.json()["id"]
+    assert history[0]["id"] == triggered.json()["id"] and history[0]["trigger"] == "api: admin"
 
 
 async def test_errors_are_json_never_stack_traces(api: Api) -> None:

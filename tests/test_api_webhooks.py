@@ -235,8 +235,8 @@ async def test_webhooks_are_disabled_without_a_secret(api: Api) -> None:
 
 async def test_push_during_a_sync_queues_exactly_one_follow_up(api: Api) -> None:
     rec = api.services.reconciler
-    holder = rec.begin()  # a sync is running: it holds the lock (as POST /sync or another replica would)
-    assert holder is not None
+    lease = await rec.lease()  # a sync is running: it holds the lease (as POST /sync or another replica would)
+    assert lease is not None
     for _ in range(3):  # several pushes while it runs ...
         body = push()
         answer = await deliver(api, body, github(body))
@@ -245,12 +245,13 @@ async def test_push_during_a_sync_queues_exactly_one_follow_up(api: Api) -> None
     assert api.services.background == set()
     assert await settled(api) == []
     # ... when the running sync ends, exactly one follow-up runs
-    result = await rec.run(holder, "api: admin")
+    result = await rec.sync("api: admin", lease=lease)
     assert result.status == "succeeded"
-    syncs = await settled(api)
-    assert [s.trigger for s in syncs] == ["follow-up", "api: admin"]
-    assert all(s.status == "succeeded" for s in syncs)
+    assert [(f.status, f.message) for f in result.follow_ups] == [("succeeded", "up to date")]
+    assert [s.trigger for s in await settled(api)] == ["api: admin"], (
+        "a follow-up that finds nothing new leaves no record"
+    )
     # and nothing is left queued: the next push starts a sync of its own
     body = push()
     assert (await deliver(api, body, github(body))).json()["status"] == "started"
-    assert [s.trigger for s in await settled(api)] == ["webhook: github", "follow-up", "api: admin"]
+    assert [s.trigger for s in await settled(api)] == ["webhook: github", "api: admin"]

@@ -13,6 +13,7 @@ import pytest
 
 from launchpad.config import Config, parse_config
 from launchpad.devserver import DevServer
+from launchpad.state import FileError
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler, SyncResult
 from tests.conftest import ENGINE_QUEUE, Engine
@@ -72,8 +73,9 @@ class GitOps:
         text = SERVICE.format(name=name, wid=self.sid(name), queue=ENGINE_QUEUE, arg=arg, on_change=on_change)
         self.repo.write(f"deployments/tasks/{name}.yaml", text)
 
-    async def sync(self) -> SyncResult:
-        return await self.reconciler.sync("test")
+    async def sync(self, *, hard: bool = False) -> SyncResult:
+        """A refresh (only what changed in git), or with `hard` a drift scan (Temporal compared in full)."""
+        return await self.reconciler.sync("test", hard=hard)
 
     def describe(self, name: str) -> dict:
         return temporal_json(self.server, "schedule", "describe", "--schedule-id", self.sid(name))
@@ -145,7 +147,7 @@ async def test_a_changed_file_writes_only_its_object(gitops: GitOps) -> None:
     head = gitops.repo.commit("b every 30m")
     result = await gitops.sync()
     assert result.writes == 1
-    assert [o["name"] for o in result.outcomes if o["wrote"]] == ["b"]
+    assert [o.name for o in result.outcomes if o.wrote] == ["b"]
     assert gitops.describe("a")["conflictToken"] == tokens["a"]
     assert gitops.describe("c")["conflictToken"] == tokens["c"]
     assert gitops.describe("b")["schedule"]["spec"]["interval"] == [{"interval": "1800s"}]
@@ -214,12 +216,12 @@ async def test_a_broken_file_keeps_its_last_good_version(gitops: GitOps) -> None
     assert gitops.describe("stable")["schedule"]["spec"]["interval"] == [{"interval": "7200s"}]
     assert gitops.describe("fragile")["schedule"]["spec"] == before
     assert result.errors == [
-        {
-            "file": "deployments/tasks/fragile.yaml",
-            "path": "workflow.intervals.0.every",
-            "message": "invalid duration 'sometimes': use seconds, ISO 8601 (PT1H30M) or 1h30m",
-            "revision": head,
-        }
+        FileError(
+            file="deployments/tasks/fragile.yaml",
+            path="workflow.intervals.0.every",
+            message="invalid duration 'sometimes': use seconds, ISO 8601 (PT1H30M) or 1h30m",
+            revision=head,
+        )
     ]
     fragile = gitops.status()[("schedule", "fragile")]
     assert fragile.status == "Degraded"
@@ -254,11 +256,12 @@ async def test_drift_is_healed_and_operator_pauses_survive(gitops: GitOps) -> No
     temporal_json(
         gitops.server, "schedule", "toggle", "--schedule-id", gitops.sid("paused"), "--pause", "--reason", "ops"
     )
-    result = await gitops.sync()
-    assert [(o["name"], o["action"]) for o in result.outcomes if o["wrote"]] == [("healed", "create")]
+    assert (await gitops.sync()).writes == 0, "a refresh does not look at Temporal"
+    result = await gitops.sync(hard=True)
+    assert [(o.name, o.action) for o in result.outcomes if o.wrote] == [("healed", "create")]
     assert gitops.sid("healed") in schedule_ids(gitops.server)
     for _ in range(2):
-        await gitops.sync()
+        await gitops.sync(hard=True)
         assert gitops.describe("paused")["schedule"]["state"] == {"notes": "ops", "paused": True}
 
 
@@ -279,8 +282,8 @@ async def test_drift_changed_out_of_band_is_restored(gitops: GitOps) -> None:
         return ScheduleUpdate(schedule=update.description.schedule)
 
     await handle.update(tamper)
-    result = await gitops.sync()
-    assert [(o["name"], o["message"]) for o in result.outcomes if o["wrote"]] == [("tampered", "updated")]
+    result = await gitops.sync(hard=True)
+    assert [(o.name, o.message) for o in result.outcomes if o.wrote] == [("tampered", "updated")]
     assert gitops.describe("tampered")["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
 
 
@@ -301,8 +304,8 @@ async def test_deploy_on_start_tasks_keep_or_restart(gitops: GitOps) -> None:
     assert (await client.get_workflow_handle(gitops.sid("restarted")).describe()).run_id != first["restarted"]
     assert gitops.status()[("task", "restarted")].status == "Synced"
     await client.get_workflow_handle(gitops.sid("kept")).terminate()
-    result = await gitops.sync()
-    assert [(o["name"], o["action"]) for o in result.outcomes if o["wrote"]] == [("kept", "start")]
+    result = await gitops.sync(hard=True)
+    assert [(o.name, o.action) for o in result.outcomes if o.wrote] == [("kept", "start")]
     for name in ("kept", "restarted"):
         await client.get_workflow_handle(gitops.sid(name)).terminate()
 
@@ -319,8 +322,10 @@ async def test_concurrent_triggers_one_runs_one_follow_up(gitops: GitOps, tmp_pa
     first, second = await asyncio.gather(gitops.sync(), other.sync("second"))
     statuses = sorted([first.status, second.status])
     assert statuses == ["already_running", "succeeded"]
-    triggers = [s.trigger for s in gitops.reconciler.store.syncs()]
-    assert len(triggers) == 2 and triggers[0] == "follow-up", f"exactly one follow-up: {triggers}"
+    ran = first if first.status == "succeeded" else second
+    assert len(ran.follow_ups) == 1, "exactly one follow-up"
+    assert ran.follow_ups[0].message == "up to date", "it found nothing new: not recorded"
+    assert len(gitops.reconciler.store.syncs()) == 1
     assert gitops.status()[("schedule", "p")].revision == head
     listed = [s for s in schedule_ids(gitops.server) if s.startswith(gitops.prefix)]
     assert sorted(listed) == sorted([gitops.sid("p"), gitops.sid("q")])

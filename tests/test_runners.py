@@ -74,7 +74,7 @@ async def test_workflow_runner_options_land(engine: Engine) -> None:
     client = await engine.client()
     handle = client.get_workflow_handle(wid)
     memo = await (await handle.describe()).memo()
-    assert memo == {"team": "data", "level": 3, "launchpad": {"task": "opts", "version": "abc123"}}
+    assert memo == {"team": "data", "level": 3, "launchpad": {"task": "opts", "instance": "", "version": "abc123"}}
     assert await handle.result() == "zero"
     # REJECT_DUPLICATE: the id cannot be reused even after the run completed
     with pytest.raises(AlreadyRunning) as caught:

@@ -5,11 +5,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from functions.errors import ApiError
 from functions.models import (
     CommitResponse,
     DeployRequest,
-    DeployResponse,
     TaskDetail,
     TaskSummary,
     TaskVersion,
@@ -19,6 +17,7 @@ from functions.security import SuperUser, User
 from functions.services import Services
 from launchpad.errors import SpecErrors
 from launchpad.render import Path as KeyPath
+from launchpad.temporal.result import DeployResult
 
 if TYPE_CHECKING:
     from launchpad.spec.document import TaskDocument
@@ -98,8 +97,8 @@ async def task_versions(caller: User, name: TaskName) -> list[dict[str, Any]]:
     return [{"revision": r.sha, "author": r.author, "date": r.date, "message": r.message} for r in history]
 
 
-@router.post("/deploy/{name}", response_model=DeployResponse)
-async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None) -> dict[str, Any]:
+@router.post("/deploy/{name}", response_model=DeployResult)
+async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None) -> DeployResult:
     """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
     from reconciler.deploy import deploy_task
 
@@ -112,7 +111,7 @@ async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None
         overwrite=body.overwrite,
         fetch=False,
     )
-    return vars(result)
+    return result
 
 
 async def _task_path(svc: Services, name: str) -> str:
@@ -130,15 +129,10 @@ async def _commit_and_sync(
     svc: Services, who: str, path: str, name: str, content: str | None, message: str
 ) -> CommitResponse:
     rec = svc.reconciler
-    holder = rec.begin()
-    if holder is None:
-        raise ApiError(409, "sync_running", "a sync is running; retry in a moment")
-    try:
+    trigger = f"api: {who}"
+    async with rec.locked(trigger) as lease:
         revision = await asyncio.to_thread(rec.source.commit_file, path, content, message, who, f"{who}@launchpad")
-    except BaseException:
-        rec.release(holder)
-        raise
-    result = await rec.run(holder, f"api: {who}")
+        result = await rec.run(lease, trigger)
     return CommitResponse(task=name, revision=revision, sync_id=result.id or None, sync_status=result.status)
 
 

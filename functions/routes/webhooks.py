@@ -44,7 +44,7 @@ async def dispatch(svc: Services, trigger: str) -> str:
     """Start the sync in the background (on Lambda: an asynchronous invoke, see functions.handler)."""
     from functions.routes.sync import start_sync
 
-    return "started" if start_sync(svc, trigger) else "queued"
+    return "started" if await start_sync(svc, trigger) else "queued"
 
 
 @router.post("/git", response_model=Accepted, status_code=202)
