@@ -22,6 +22,15 @@ from launchpad.temporal.workers import WorkerSet
 from tests.helpers import config_for
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the dev server carries the `temporal` marker, so that
+    `pytest -m "not temporal"` runs the pure suite; those that use the session's server are
+    marked here, those that start servers of their own say so in their module."""
+    for item in items:
+        if "temporal_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.temporal)
+
+
 @pytest.fixture(scope="session")
 def temporal_server() -> Iterator[DevServer]:
     server = DevServer()
