@@ -1,55 +1,47 @@
-"""API overhead: `POST /tasks/deploy/{name}` through uvicorn versus a direct `Client.start_workflow`.
+"""API overhead: launchpad's deploy route against the route a user would write instead, and the SDK.
 
-One run sets everything up itself: a Temporal dev server, a git repository (a bare remote and a
-work clone) holding one task file with `overwritable: true`, a configuration file with auth on
-(one user), and the HTTP API as a separate process (`python -m launchpad api --config ... --port
-...`, uvicorn serving `functions.app.create_app(config)`). The client logs in once (httpx) and
-reuses the bearer token over keep-alive connections of `bench/rawhttp.py`, a minimal HTTP/1.1
-client whose CPU per request is a tenth of httpx's (`--client httpx` to use httpx instead: on a
-2-core machine, the client's CPU is taken from the server it measures): a blocking socket for the
-sequential phase, asyncio streams for the concurrent one. Each API deploy sends
-`{"overwrite": {"workflow.workflow_id": "api-<phase>-<i>"}}`, so every workflow id is unique.
+One run sets everything up itself, against one Temporal dev server: a git repository (a bare
+remote and a work clone) holding one task file with `overwritable: true`, and three sides that
+start that task's workflow with the same options (`start_options` of the task, the launchpad memo
+marker included), each under its own workflow ids:
 
-The direct side starts the same workflow from this process with `Client.start_workflow`, on the
-same dev server, with the options `start_options(spec, version)` computes for the same task
-(version: the one the API reported, so the launchpad memo marker is identical too) and ids
-`direct-<phase>-<i>`. The script checks that parity on the server: it compares fields of the
-`WorkflowExecutionStarted` events of one workflow from each side.
+- `launchpad`: `POST /tasks/deploy/{name}` with a JWT and `{"overwrite": {"workflow.workflow_id":
+  ...}}`, served by `python -m launchpad api` (uvicorn; a configuration with auth on, one user);
+- `fastapi`: bench/bare_fastapi.py, a bare FastAPI app with one route, `POST /start`, that calls
+  `Client.start_workflow`: what a user would write instead of launchpad, served by uvicorn with
+  the same settings in its own process;
+- `sdk`: `Client.start_workflow` from this process.
 
-- sequential: per-call latency, the sides taking turns in blocks (the leading side rotating) so
-  drift on a noisy machine hits them alike; the headline is the ratio of median latencies (API /
-  direct);
-- concurrent: `--concurrency` deploys in flight, rounds rotating the sides; the headline is the
-  ratio of median throughputs (API / direct).
+The HTTP sides are called through bench/rawhttp.py, whose CPU per request is a tenth of httpx's
+(on a 2-core machine the client's CPU is taken from the servers it measures): a blocking socket
+when sequential, asyncio streams when concurrent. The script checks on the server that one
+workflow of each side was started with the same options (fields of the WorkflowExecutionStarted
+event).
 
-In both phases the script also reads each process tree's CPU time from /proc (this client, the
-API process with its git children, the dev server) and reports CPU ms per call and side: on a
-machine whose cores are all busy, throughput follows the CPU each deploy costs. (The dev server's
-column includes its background work, which grows with the time a side takes.)
+Phases, all in one run; in each, the sides take turns in blocks, the leading side rotating, so
+drift on a noisy machine hits them alike:
 
-A third side, measured the same way but outside the targets, is the HTTP floor: `GET /sync/history`
-through the same uvicorn, client and token (auth, routing, a SQLite read, JSON; no git, no
-Temporal). API minus floor is roughly what the deploy route itself costs on top of the HTTP hop.
+- local latency: sequential calls, median latency per side; target launchpad / fastapi <= 1.15;
+- local throughput: `--concurrency` calls in flight, `--rounds` rounds; median throughput per
+  side; target launchpad / fastapi >= 0.90;
+- far latency: Temporal `--temporal-rtt-ms` away through bench/latency_proxy.py (both servers
+  restarted to reach it there; the SDK side goes through it too); median latency per side;
+  target launchpad / sdk <= 1.10.
 
-`--temporal-rtt-ms MS` puts `bench/latency_proxy.py` between both sides and the dev server, adding
-MS of round trip to every Temporal call, as a server in another host or region would (outside
-the issue's target, which is against the local dev server; the proxy's own forwarding time adds
-to the round trip too). No worker runs: the workflows are only started. The script exits 0 whether or not the targets
-hold (it is a measurement) and says which do.
+Medians and ratios only. No worker runs: the workflows are only started. A measurement, not a
+test: the script exits 0 and says which targets hold.
 
-    python bench/api_overhead.py [--n N] [--concurrency 32] [--rounds 10] [--client raw|httpx] [--no-access-log] [--temporal-rtt-ms MS] [--json] [--profile FILE]
-
-`--profile FILE` runs the API process under cProfile (slower; for finding where the time goes):
-`python -c "import pstats; pstats.Stats('FILE').sort_stats('tottime').print_stats(30)"`.
+    python bench/api_overhead.py [--n 200] [--concurrency 32] [--rounds 5] [--block 10] [--warmup 20]
+                                 [--temporal-rtt-ms 10] [--no-access-log] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
+import pickle
 import platform
 import signal
 import statistics
@@ -57,15 +49,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
+import fastapi
 import httpx
 import temporalio
 import uvicorn
@@ -85,18 +77,23 @@ from common import (
     started_event,
 )
 from latency_proxy import latency_proxy
-from rawhttp import Answer, BlockingClient, KeepAliveClient
+from rawhttp import BlockingClient, KeepAliveClient
 from temporalio.client import Client
 
 from launchpad.devserver import DevServer, free_port
 from launchpad.spec.document import TaskDocument
-from launchpad.spec.task import TaskSpec
 from launchpad.temporal.options import start_options, workflow_input
 
 ROOT = Path(__file__).resolve().parents[1]
-SEQUENTIAL_TARGET = 1.30  # API / direct median latency, at most
-CONCURRENT_TARGET = 0.85  # API / direct median throughput, at least
-CONCURRENT_WARMUP = 4  # uncounted concurrent deploys per side, in multiples of --concurrency
+BENCH = Path(__file__).resolve().parent
+SIDES = ("launchpad", "fastapi", "sdk")
+# name -> (numerator, denominator, phase, "<=" or ">=", target)
+TARGETS = {
+    "local latency": ("launchpad", "fastapi", "local_latency_ms", "<=", 1.15),
+    "local throughput": ("launchpad", "fastapi", "local_throughput", ">=", 0.90),
+    "far latency": ("launchpad", "sdk", "far_latency_ms", "<=", 1.10),
+}
+CONCURRENT_WARMUP = 2  # uncounted concurrent calls per side, in multiples of --concurrency
 USER = ("bench", "bench-password-0123")
 SECRET = "bench-jwt-secret-0123456789abcdef"
 TASK = "bench"
@@ -118,53 +115,29 @@ authenticator:
 """
 
 
-FLOOR_ROUTE = "/sync/history"
-
-
 @dataclass(frozen=True)
 class Result:
     """Everything one run measured; `--json` prints it as is."""
 
     date: str
-    server: str
-    api: str
     python: str
     temporalio: str
+    fastapi: str
     uvicorn: str
-    client: str
+    cpus: int
     access_log: bool
     temporal_rtt_ms: float
-    cpus: int
     n: int
     block: int
     warmup: int
     concurrency: int
     rounds: int
-    parity: bool
-    parity_diff: list[str]
-    seq_median_ms_api: float
-    seq_median_ms_direct: float
-    seq_median_ms_floor: float
-    seq_p90_ms_api: float
-    seq_p90_ms_direct: float
-    seq_p90_ms_floor: float
-    seq_ratio: float
-    seq_overhead_ms: float
-    seq_target: float
-    seq_pass: bool
-    conc_throughputs_api: list[float]
-    conc_throughputs_direct: list[float]
-    conc_throughputs_floor: list[float]
-    conc_median_api: float
-    conc_median_direct: float
-    conc_median_floor: float
-    conc_ratio: float
-    conc_round_ratios: list[float]
-    seq_cpu_ms_per_call: dict[str, dict[str, float]]
-    conc_cpu_ms_per_call: dict[str, dict[str, float]]
-    conc_paired_ratio: float
-    conc_target: float
-    conc_pass: bool
+    parity_diff: dict[str, list[str]]  # side -> start-event fields that differ from the sdk side's
+    local_latency_ms: dict[str, float]  # median per side
+    local_throughput: dict[str, float]  # median per side, starts/s
+    far_latency_ms: dict[str, float]  # median per side
+    ratios: dict[str, float]  # target name -> measured ratio
+    holds: dict[str, bool]  # target name -> met
     elapsed_s: float
 
 
@@ -181,28 +154,28 @@ def make_repository(root: Path) -> Path:
     return remote
 
 
-def make_project(root: Path, temporal: str) -> Path:
-    """The repository and a configuration (auth on) whose Temporal server is `temporal`; returns the file."""
+def write_config(folder: Path, temporal: str, remote: Path) -> Path:
+    """A configuration (auth on, its own cache and state in `folder`) whose server is `temporal`."""
     host, port = temporal.rsplit(":", 1)
-    config = root / "launchpad.yaml"
-    remote = make_repository(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "launchpad.yaml"
     config.write_text(
         CONFIG_YAML.format(
-            host=host, port=port, remote=remote, root=root, secret=SECRET, user=USER[0], password=USER[1]
+            host=host, port=port, remote=remote, root=folder, secret=SECRET, user=USER[0], password=USER[1]
         )
     )
     return config
 
 
-class ApiProcess:
-    """`python -m launchpad api` in a child process, output to a log file; SIGINT to stop."""
+def make_project(root: Path, temporal: str) -> Path:
+    """The repository and a configuration whose Temporal server is `temporal`; returns the config file."""
+    return write_config(root, temporal, make_repository(root))
 
-    def __init__(self, config: Path, port: int, log_file: Path, profile: Path | None, access_log: bool) -> None:
-        command = [sys.executable]
-        if profile is not None:
-            command += ["-m", "cProfile", "-o", str(profile)]
-        command += ["-m", "launchpad", "api", "--config", str(config), "--port", str(port)]
-        command += [] if access_log else ["--no-access-log"]
+
+class ServerProcess:
+    """An HTTP server in a child process, output to a log file; healthy when GET /health answers 200."""
+
+    def __init__(self, command: list[str], port: int, log_file: Path) -> None:
         self.address = ("127.0.0.1", port)
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file
@@ -213,21 +186,21 @@ class ApiProcess:
     async def wait_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    break
+            while time.monotonic() < deadline and self.process.poll() is None:
                 try:
                     if (await http.get("/health")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
-        tail = self.log_file.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the API did not become healthy at {self.url}:\n{tail}")
+        raise RuntimeError(f"{self.url} did not become healthy:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log_file.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly (cProfile writes its file)
+            self.process.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
@@ -236,318 +209,237 @@ class ApiProcess:
         self.log.close()
 
 
-class CpuMeter:
-    """CPU seconds used so far by this process and by the process trees of the given pids (Linux /proc)."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.used: dict[str, dict[str, float]] = {}  # side -> process -> CPU s
-        self.calls: dict[str, int] = {}
-
-    @contextmanager
-    def measure(self, side: str, calls: int) -> Iterator[None]:
-        """Charge the CPU used inside the block to `side`, over `calls` calls."""
-        before = self.snapshot()
-        yield
-        used = self.used.setdefault(side, {})
-        for name, value in self.snapshot().items():
-            used[name] = used.get(name, 0.0) + value - before[name]
-        self.calls[side] = self.calls.get(side, 0) + calls
-
-    def per_call(self) -> dict[str, dict[str, float]]:
-        """side -> process (and total) -> CPU ms per call."""
-        return {
-            side: {
-                name: round(1000 * value / self.calls[side], 3)
-                for name, value in (*used.items(), ("total", sum(used.values())))
-            }
-            for side, used in self.used.items()
-        }
-
-    def _stats(self) -> dict[int, tuple[int, float]]:
-        """pid -> (parent pid, CPU s of the process and of its reaped children)."""
-        out: dict[int, tuple[int, float]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / self.tick)
-        return out
-
-    def snapshot(self) -> dict[str, float]:
-        snap = {"client": time.process_time()}  # first: the /proc scan below is not charged to a side
-        stats = self._stats() if Path("/proc/self/stat").exists() else {}
-        children: dict[int, list[int]] = {}
-        for pid, (parent, _) in stats.items():
-            children.setdefault(parent, []).append(pid)
-        for name, root in self.pids.items():
-            total, todo = 0.0, [root]
-            while todo:
-                pid = todo.pop()
-                total += stats.get(pid, (0, 0.0))[1]
-                todo += children.get(pid, [])
-            snap[name] = total
-        return snap
+def servers(folder: Path, temporal: str, remote: Path, start_file: Path, access_log: bool) -> dict[str, ServerProcess]:
+    """The launchpad API and the bare FastAPI app, both reaching Temporal at `temporal`."""
+    config = write_config(folder, temporal, remote)
+    quiet = [] if access_log else ["--no-access-log"]
+    launchpad_port, fastapi_port = free_port(), free_port()
+    launchpad = [sys.executable, "-m", "launchpad", "api", "--config", str(config), "--port", str(launchpad_port)]
+    bare = [sys.executable, str(BENCH / "bare_fastapi.py"), "--temporal", temporal, "--port", str(fastapi_port)]
+    return {
+        "launchpad": ServerProcess([*launchpad, *quiet], launchpad_port, folder / "launchpad.log"),
+        "fastapi": ServerProcess([*bare, "--start", str(start_file), *quiet], fastapi_port, folder / "fastapi.log"),
+    }
 
 
-Call = Callable[[str, str, Any, bool], Awaitable[Any]]  # (method, path, JSON payload, sequential) -> the JSON answer
+@dataclass
+class Site:
+    """The three sides, all reaching Temporal at one address (the dev server, or the proxy)."""
 
+    name: str
+    client: Client
+    workflow: str
+    arg: Any
+    options: dict[str, Any]
+    token: str
+    http: dict[str, ServerProcess]
+    blocking: dict[str, BlockingClient] = field(default_factory=dict)
+    pooled: dict[str, KeepAliveClient] = field(default_factory=dict)
 
-class Bench:
-    """Prepares each phase's request bodies / start options outside the timed region, then times the calls."""
+    def __post_init__(self) -> None:
+        headers = {"launchpad": {"Authorization": f"Bearer {self.token}"}, "fastapi": {}}
+        for side, server in self.http.items():
+            self.blocking[side] = BlockingClient(*server.address, headers[side])
+            self.pooled[side] = KeepAliveClient(*server.address, headers[side])
 
-    def __init__(self, call: Call, client: Client, spec: TaskSpec) -> None:
-        self.call = call
-        self.client = client
-        self.spec = spec
-        self.workflow = spec.workflow.workflow
-        self.input = workflow_input(spec)
-        self.options: dict[str, Any] = {}
-        self.bodies: list[dict[str, Any]] = []
-        self.direct_options: list[dict[str, Any]] = []
-        self.sequential = True
+    def sides(self, phase: str, concurrently: bool = False) -> tuple[Side, ...]:
+        """Call i of each side starts workflow `<side>-<site>-<phase>-<i>`."""
 
-    def set_version(self, version: str) -> None:
-        """The version the API deploys with (the task file's blob): the direct side uses it too."""
-        self.options = start_options(self.spec, version)
+        def post(side: str, path: str, body: Callable[[str], dict[str, Any]]) -> Side:
+            async def call(i: int) -> object:
+                payload = body(f"{side}-{self.name}-{phase}-{i}")
+                if concurrently:
+                    answer = await self.pooled[side].request("POST", path, payload)
+                else:
+                    answer = self.blocking[side].request("POST", path, payload)  # nothing else is in flight
+                if answer.status != 200:
+                    raise RuntimeError(f"{side}: POST {path} answered {answer.status}: {answer.body[:500]!r}")
+                return answer
 
-    def prepare(self, phase: str, n: int, floor: bool = True, sequential: bool = True) -> tuple[Side, ...]:
-        """N API bodies and N direct option sets, ids `api-<phase>-<i>` / `direct-<phase>-<i>`."""
-        self.sequential = sequential
-        self.bodies = [{"overwrite": {"workflow.workflow_id": f"api-{phase}-{i}"}} for i in range(n)]
-        self.direct_options = [{**self.options, "id": f"direct-{phase}-{i}"} for i in range(n)]
-        sides = (Side("api", self._api), Side("direct", self._direct))
-        return (*sides, Side("floor", self._floor)) if floor else sides
+            return Side(side, call)
 
-    async def deploy_api(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", f"/tasks/deploy/{TASK}", body, self.sequential)
+        async def sdk(i: int) -> object:
+            return await self.client.start_workflow(
+                self.workflow, self.arg, **{**self.options, "id": f"sdk-{self.name}-{phase}-{i}"}
+            )
 
-    async def _api(self, i: int) -> object:
-        return await self.deploy_api(self.bodies[i])
+        return (
+            post("launchpad", f"/tasks/deploy/{TASK}", lambda wid: {"overwrite": {"workflow.workflow_id": wid}}),
+            post("fastapi", "/start", lambda wid: {"workflow_id": wid}),
+            Side("sdk", sdk),
+        )
 
-    async def _direct(self, i: int) -> object:
-        return await self.client.start_workflow(self.workflow, self.input, **self.direct_options[i])
+    async def latency(self, phase: str, args: argparse.Namespace) -> dict[str, float]:
+        """Median latency per side (ms) of `--n` sequential calls, after `--warmup` uncounted ones."""
+        await sequential(self.sides(f"{phase}-warm"), args.warmup, block=1)
+        latencies = await sequential(self.sides(phase), args.n, args.block)
+        return {side: round(statistics.median(values) * 1000, 3) for side, values in latencies.items()}
 
-    async def _floor(self, i: int) -> object:
-        return await self.call("GET", FLOOR_ROUTE, None, self.sequential)
-
-
-async def measure(server: DevServer, temporal: str, api: ApiProcess, args: argparse.Namespace) -> Result:
-    """All phases: the API at `api.url` against direct starts on `server`."""
-    began = time.perf_counter()
-    await api.wait_healthy()
-    client = await Client.connect(temporal)
-    spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
-    # Idle connections expire on the client before uvicorn's 5 s keep-alive timeout closes them, so a
-    # request never races the server's close on a connection idle since the previous phase.
-    limits = httpx.Limits(
-        max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2, keepalive_expiry=2.0
-    )
-    async with httpx.AsyncClient(base_url=api.url, limits=limits, timeout=120) as http:
-        login = await http.post("/auth/token", data={"username": USER[0], "password": USER[1]})
-        login.raise_for_status()
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        raw, one = KeepAliveClient(*api.address, headers), BlockingClient(*api.address, headers)
-
-        async def call(method: str, path: str, payload: Any, sequential: bool) -> Any:
-            """One request through the chosen client; anything but a 200 stops the run. Sequential
-            calls of the raw client block on a socket: nothing else is in flight meanwhile."""
-            answer: Answer | httpx.Response
-            if args.client == "raw":
-                answer = one.request(method, path, payload) if sequential else await raw.request(method, path, payload)
-                code, text = answer.status, answer.body.decode(errors="replace")
-            else:
-                answer = await http.request(method, path, json=payload, headers=headers)
-                code, text = answer.status_code, answer.text
-            if code != 200:
-                raise RuntimeError(f"{method} {path} answered {code}: {text}")
-            return answer.json()
-
-        bench = Bench(call, client, spec)
-        # The first deploy clones the repository into the API's cache; its answer names the version.
-        first = await bench.deploy_api({"overwrite": {"workflow.workflow_id": "api-first"}})
-        bench.set_version(str(first["version"]))
-
+    async def throughput(self, phase: str, args: argparse.Namespace) -> dict[str, float]:
+        """Median throughput per side (starts/s) over `--rounds` rounds, the sides rotating."""
         warm = args.concurrency * CONCURRENT_WARMUP
-        log(f"warm-up: {args.warmup} sequential + {warm} concurrent deploys per side")
-        await sequential(bench.prepare("warm", args.warmup), args.warmup, block=1)
-        for side in bench.prepare("warmc", warm, floor=False, sequential=False):
+        for side in self.sides(f"{phase}-warm", concurrently=True):
             await concurrent(side.deploy, warm, args.concurrency)
-
-        log(f"sequential: {args.n} deploys per side in alternating blocks of {args.block}")
-        pids = {"api": api.process.pid, "temporal": server.process.pid}  # type: ignore[union-attr]
-        seq_meter, conc_meter = CpuMeter(pids), CpuMeter(pids)
-        latencies = await sequential(bench.prepare("seq", args.n), args.n, args.block, seq_meter.measure)
-        first_api = await started_event(client, "api-seq-0")
-        first_direct = await started_event(client, "direct-seq-0")
-        diff = [name for name in PARITY_FIELDS if first_api[name] != first_direct[name]]
-
-        throughputs: dict[str, list[float]] = {"api": [], "direct": [], "floor": []}
+        rounds: dict[str, list[float]] = {side: [] for side in SIDES}
         for number in range(args.rounds):
-            log(f"concurrent round {number + 1}/{args.rounds}: {args.n} deploys per side, {args.concurrency} in flight")
-            for side in rotated(bench.prepare(f"conc{number}", args.n, sequential=False), number):
-                with conc_meter.measure(side.name, args.n):
-                    throughputs[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
-        await raw.close()
-        one.close()
+            log(f"  round {number + 1}/{args.rounds}: {args.n} starts per side, {args.concurrency} in flight")
+            for side in rotated(self.sides(f"{phase}{number}", concurrently=True), number):
+                rounds[side.name].append(await concurrent(side.deploy, args.n, args.concurrency))
+        return {side: round(statistics.median(values), 1) for side, values in rounds.items()}
 
-    seq = {name: statistics.median(values) * 1000 for name, values in latencies.items()}
-    p90 = {name: statistics.quantiles(values, n=10)[-1] * 1000 for name, values in latencies.items()}
-    conc = {name: statistics.median(values) for name, values in throughputs.items()}
-    seq_ratio = ratio(seq["api"], seq["direct"])
-    conc_ratio = ratio(conc["api"], conc["direct"])
-    paired = [ratio(a, d) for a, d in zip(throughputs["api"], throughputs["direct"], strict=True)]
+    async def parity(self, phase: str) -> dict[str, list[str]]:
+        """Per HTTP side, the start-event fields of its first workflow of `phase` that differ from the sdk side's."""
+        reference = await started_event(self.client, f"sdk-{self.name}-{phase}-0")
+        diff = {}
+        for side in self.http:
+            event = await started_event(self.client, f"{side}-{self.name}-{phase}-0")
+            diff[side] = [name for name in PARITY_FIELDS if event[name] != reference[name]]
+        return diff
+
+    async def close(self) -> None:
+        for client in self.pooled.values():
+            await client.close()
+        for one in self.blocking.values():
+            one.close()
+
+
+async def open_site(
+    name: str, temporal: str, http: dict[str, ServerProcess], start: tuple[str, Any, dict[str, Any]]
+) -> Site:
+    for server in http.values():
+        await server.wait_healthy()
+    async with httpx.AsyncClient(base_url=http["launchpad"].url, timeout=60) as client:
+        login = await client.post("/auth/token", data={"username": USER[0], "password": USER[1]})
+        login.raise_for_status()
+    workflow, arg, options = start
+    return Site(name, await Client.connect(temporal), workflow, arg, options, login.json()["access_token"], http)
+
+
+async def run_site(
+    name: str, temporal: str, folder: Path, remote: Path, start_file: Path, args: argparse.Namespace, local: bool
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """One site's phases: latency (and throughput when local); its figures and the parity check."""
+    http = servers(folder, temporal, remote, start_file, args.access_log)
+    try:
+        site = await open_site(name, temporal, http, pickle.loads(start_file.read_bytes()))
+        try:
+            log(f"{name}: {args.n} sequential starts per side, blocks of {args.block}, after {args.warmup} per side")
+            figures: dict[str, Any] = {"latency": await site.latency("seq", args)}
+            if local:
+                log(f"{name}: throughput, {args.rounds} rounds")
+                figures["throughput"] = await site.throughput("conc", args)
+            return figures, await site.parity("seq")
+        finally:
+            await site.close()
+    except BaseException:
+        for side, server in http.items():
+            log(f"the {side} server's log ends with:\n{server.tail()}")
+        raise
+    finally:
+        for server in http.values():
+            server.stop()
+
+
+async def measure(args: argparse.Namespace) -> Result:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lp-api-bench-") as tmp, DevServer() as server:
+        root = Path(tmp)
+        log(f"Temporal dev server at {server.address}")
+        remote = make_repository(root)
+        version = git(root / "work", "rev-parse", f"HEAD:{TASK_FILE}")  # the task file's blob, as the API reports
+        spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
+        start_file = root / "start.pickle"
+        start_file.write_bytes(
+            pickle.dumps((spec.workflow.workflow, workflow_input(spec), start_options(spec, version)))
+        )
+        local, parity = await run_site("local", server.address, root / "local", remote, start_file, args, local=True)
+        with latency_proxy(server.address, free_port(), args.temporal_rtt_ms) as far_address:
+            log(f"far: Temporal {args.temporal_rtt_ms:g} ms away through bench/latency_proxy.py")
+            far, far_parity = await run_site("far", far_address, root / "far", remote, start_file, args, local=False)
+    parity = {side: sorted(set(parity[side]) | set(far_parity[side])) for side in parity}
+    figures = {
+        "local_latency_ms": local["latency"],
+        "local_throughput": local["throughput"],
+        "far_latency_ms": far["latency"],
+    }
+    ratios, holds = {}, {}
+    for name, (top, bottom, phase, sense, target) in TARGETS.items():
+        ratios[name] = round(ratio(figures[phase][top], figures[phase][bottom]), 4)
+        holds[name] = ratios[name] <= target if sense == "<=" else ratios[name] >= target
     return Result(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        server=temporal,
-        temporal_rtt_ms=args.temporal_rtt_ms,
-        api=api.url,
         python=platform.python_version(),
         temporalio=temporalio.__version__,
+        fastapi=fastapi.__version__,
         uvicorn=uvicorn.__version__,
-        client="bench/rawhttp.py" if args.client == "raw" else f"httpx {httpx.__version__}",
-        access_log=args.access_log,
         cpus=os.cpu_count() or 0,
+        access_log=args.access_log,
+        temporal_rtt_ms=args.temporal_rtt_ms,
         n=args.n,
         block=args.block,
         warmup=args.warmup,
         concurrency=args.concurrency,
         rounds=args.rounds,
-        parity=not diff,
-        parity_diff=diff,
-        seq_median_ms_api=round(seq["api"], 4),
-        seq_median_ms_direct=round(seq["direct"], 4),
-        seq_median_ms_floor=round(seq["floor"], 4),
-        seq_p90_ms_api=round(p90["api"], 4),
-        seq_p90_ms_direct=round(p90["direct"], 4),
-        seq_p90_ms_floor=round(p90["floor"], 4),
-        seq_ratio=round(seq_ratio, 4),
-        seq_overhead_ms=round(seq["api"] - seq["direct"], 4),
-        seq_target=SEQUENTIAL_TARGET,
-        seq_pass=seq_ratio <= SEQUENTIAL_TARGET,
-        conc_throughputs_api=[round(value, 1) for value in throughputs["api"]],
-        conc_throughputs_direct=[round(value, 1) for value in throughputs["direct"]],
-        conc_throughputs_floor=[round(value, 1) for value in throughputs["floor"]],
-        conc_median_api=round(conc["api"], 1),
-        conc_median_direct=round(conc["direct"], 1),
-        conc_median_floor=round(conc["floor"], 1),
-        conc_ratio=round(conc_ratio, 4),
-        conc_round_ratios=[round(value, 3) for value in paired],
-        seq_cpu_ms_per_call=seq_meter.per_call(),
-        conc_cpu_ms_per_call=conc_meter.per_call(),
-        conc_paired_ratio=round(statistics.median(paired), 4),
-        conc_target=CONCURRENT_TARGET,
-        conc_pass=conc_ratio >= CONCURRENT_TARGET,
+        parity_diff=parity,
+        ratios=ratios,
+        holds=holds,
         elapsed_s=round(time.perf_counter() - began, 1),
+        **figures,
     )
-
-
-def cpu_rows(cpu: dict[str, dict[str, float]]) -> list[str]:
-    """CPU ms per call and process, one row per side."""
-    rows = [f"{'CPU ms per call':20}{'client':>10}{'API proc':>10}{'dev server':>12}{'total':>10}"]
-    for side, used in cpu.items():
-        rows.append(
-            f"{'  ' + side:20}{used['client']:>10.2f}{used['api']:>10.2f}{used['temporal']:>12.2f}{used['total']:>10.2f}"
-        )
-    return rows
 
 
 def table(r: Result) -> str:
     """The human-readable report."""
     verdict = {True: "PASS", False: "FAIL"}
-    parity = "identical" if r.parity else f"DIFFERENT: {', '.join(r.parity_diff)}"
-    all_hold = r.seq_pass and r.conc_pass
+    parity = "; ".join(
+        f"{side}: {'identical' if not diff else 'DIFFERENT ' + ', '.join(diff)}" for side, diff in r.parity_diff.items()
+    )
     rows = [
-        "API overhead: POST /tasks/deploy/{name} through uvicorn vs direct Client.start_workflow",
-        f"API {r.api} (uvicorn {r.uvicorn}, own process, auth on, access log {'on' if r.access_log else 'off'}) "
-        f"-> temporal dev server {r.server}"
-        f"{f' (a proxy adding {r.temporal_rtt_ms:g} ms of round trip)' if r.temporal_rtt_ms else ''}; "
-        f"client {r.client} keep-alive; temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs",
-        f"start options as the server recorded them: {parity} "
-        f"(api-seq-0 vs direct-seq-0, {len(PARITY_FIELDS)} fields of the started event)",
+        "API overhead: launchpad's deploy route vs a bare FastAPI route vs the SDK, one Temporal dev server",
+        f"launchpad = POST /tasks/deploy/{TASK} (JWT, overwrite); fastapi = bench/bare_fastapi.py POST /start; "
+        "sdk = Client.start_workflow",
+        f"uvicorn {r.uvicorn}, fastapi {r.fastapi}, temporalio {r.temporalio}, Python {r.python}, {r.cpus} CPUs; "
+        f"access log {'on' if r.access_log else 'off'}; N={r.n} per side, blocks of {r.block}, warm-up {r.warmup}; "
+        f"{r.rounds} rounds at {r.concurrency} in flight",
+        f"start options vs the sdk side's, as the server recorded them: {parity}",
         "",
-        f"sequential: N={r.n} per side, {-(-r.n // r.block)} blocks of {r.block} taking turns, "
-        f"warm-up {r.warmup} per side",
-        f"{'':20}{'API':>12}{'direct':>12}{'ratio':>9}   {'target':16}{'floor':>12}",
-        f"{'median latency':20}{r.seq_median_ms_api:>9.3f} ms{r.seq_median_ms_direct:>9.3f} ms"
-        f"{r.seq_ratio:>9.3f}   <= {r.seq_target:.2f}  {verdict[r.seq_pass]:8}{r.seq_median_ms_floor:>9.3f} ms",
-        f"{'p90 latency':20}{r.seq_p90_ms_api:>9.3f} ms{r.seq_p90_ms_direct:>9.3f} ms"
-        f"{ratio(r.seq_p90_ms_api, r.seq_p90_ms_direct):>9.3f}   {'':16}{r.seq_p90_ms_floor:>9.3f} ms",
-        f"{'median overhead':20}{r.seq_overhead_ms:>9.3f} ms per deploy (API - direct)",
-        *cpu_rows(r.seq_cpu_ms_per_call),
-        "",
-        f"concurrent: {r.concurrency} in flight, N={r.n} per side per round, {r.rounds} rounds rotating the sides",
-        f"{'':20}{'API':>12}{'direct':>12}{'ratio':>9}   {'target':16}{'floor':>12}",
-        f"{'median throughput':20}{r.conc_median_api:>10.1f}/s{r.conc_median_direct:>10.1f}/s"
-        f"{r.conc_ratio:>9.3f}   >= {r.conc_target:.2f}  {verdict[r.conc_pass]:8}{r.conc_median_floor:>10.1f}/s",
-        f"{'rounds (API)':20}{', '.join(f'{v:.0f}' for v in r.conc_throughputs_api)} /s",
-        f"{'rounds (direct)':20}{', '.join(f'{v:.0f}' for v in r.conc_throughputs_direct)} /s",
-        f"{'rounds (floor)':20}{', '.join(f'{v:.0f}' for v in r.conc_throughputs_floor)} /s",
-        f"{'ratio per round':20}{', '.join(f'{v:.2f}' for v in r.conc_round_ratios)} "
-        f"(median {r.conc_paired_ratio:.3f})",
-        *cpu_rows(r.conc_cpu_ms_per_call),
-        f"floor: GET {FLOOR_ROUTE} through the same server, client and token (no git, no Temporal); not a target",
-        "",
-        f"targets: {'all hold' if all_hold else 'NOT all hold'} "
-        f"(sequential {verdict[r.seq_pass]}, concurrent {verdict[r.conc_pass]}); "
-        f"phases took {r.elapsed_s:.0f} s",
+        f"{'':30}{'launchpad':>11}{'fastapi':>11}{'sdk':>11}",
     ]
+    phases = {
+        "local_latency_ms": "local: median latency, ms",
+        "local_throughput": "local: throughput, starts/s",
+        "far_latency_ms": f"far (+{r.temporal_rtt_ms:g} ms): median latency, ms",
+    }
+    for phase, label in phases.items():
+        values = getattr(r, phase)
+        rows.append(f"{label:30}" + "".join(f"{values[side]:>11.2f}" for side in SIDES))
+    rows.append("")
+    for name, (top, bottom, _, sense, target) in TARGETS.items():
+        rows.append(
+            f"{name:18}{top} / {bottom:9}{r.ratios[name]:>8.3f}   {sense} {target:.2f}  {verdict[r.holds[name]]}"
+        )
+    held = sum(r.holds.values())
+    rows += ["", f"targets: {held} of {len(TARGETS)} hold; phases took {r.elapsed_s:.0f} s"]
     return "\n".join(rows)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = comparison_parser(__doc__, n=200, rounds=10)
+    parser = comparison_parser(__doc__, n=200, rounds=5)
     parser.add_argument(
-        "--client",
-        choices=("raw", "httpx"),
-        default="raw",
-        help="HTTP client of the API side: bench/rawhttp.py (least client CPU) or httpx",
+        "--temporal-rtt-ms", type=float, default=10.0, metavar="MS", help="the far phase's round trip to Temporal"
     )
     parser.add_argument(
-        "--no-access-log",
-        dest="access_log",
-        action="store_false",
-        help="start the API with `--no-access-log` (its default logs a line per request)",
+        "--no-access-log", dest="access_log", action="store_false", help="both servers without an access log line"
     )
-    parser.add_argument(
-        "--temporal-rtt-ms",
-        type=float,
-        default=0.0,
-        metavar="MS",
-        help="reach the dev server through bench/latency_proxy.py with this round trip (both sides; 0: direct)",
-    )
-    parser.add_argument(
-        "--profile", type=Path, metavar="FILE", help="run the API process under cProfile, stats written to FILE"
-    )
-    return parse_positive(parser, argv, COMPARISON)
-
-
-def temporal_link(address: str, rtt_ms: float) -> contextlib.AbstractContextManager[str]:
-    """The address both sides use to reach Temporal: the dev server itself, or a proxy adding latency."""
-    return latency_proxy(address, free_port(), rtt_ms) if rtt_ms > 0 else contextlib.nullcontext(address)
+    args = parse_positive(parser, argv, COMPARISON)
+    if args.temporal_rtt_ms <= 0:
+        parser.error("--temporal-rtt-ms must be positive")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="lp-api-bench-") as tmp:
-        root = Path(tmp)
-        log("starting the Temporal dev server")
-        with DevServer() as server, temporal_link(server.address, args.temporal_rtt_ms) as temporal:
-            config = make_project(root, temporal)
-            log("starting the API (python -m launchpad api)")
-            profile = args.profile.resolve() if args.profile else None
-            api = ApiProcess(config, free_port(), root / "api.log", profile, args.access_log)
-            try:
-                result = asyncio.run(measure(server, temporal, api, args))
-            except BaseException:
-                log(f"the API's log ends with:\n{api.log_file.read_text(errors='replace')[-3000:]}")
-                raise
-            finally:
-                api.stop()
+    result = asyncio.run(measure(args))
     print(json.dumps(asdict(result), indent=2) if args.json else table(result))
     return 0
 

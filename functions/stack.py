@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import tempfile
@@ -86,7 +87,7 @@ def snapshot_worktree(repo: Path) -> str | None:
             "GIT_AUTHOR_EMAIL": "launchpad@localhost",
             "GIT_COMMITTER_NAME": "launchpad",
             "GIT_COMMITTER_EMAIL": "launchpad@localhost",
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "PATH": os.environ.get("PATH", os.defpath),  # the user's git, wherever it is installed
         }
 
         def git(*args: str) -> str:

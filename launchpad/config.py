@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
@@ -26,33 +27,84 @@ AuthLevel = Literal["user", "super user"]
 
 
 class NamespaceConfig(StrictModel):
-    name: str
-    retention: Duration = timedelta(days=3)
+    name: str = Field(description="a namespace launchpad registers on the server at start")
+    retention: Duration = Field(
+        default=timedelta(days=3),
+        description="how long Temporal keeps closed workflows (`workflow_execution_retention_period`)",
+    )
 
 
 class TlsConfig(StrictModel):
     """Client certificate/key and CA, as file paths (env references allowed)."""
 
-    client_cert: str | None = None
-    client_key: str | None = None
-    server_root_ca_cert: str | None = None
-    domain: str | None = None
+    client_cert: str | None = Field(
+        default=None, description="PEM file of the client certificate (`TLSConfig.client_cert`)"
+    )
+    client_key: str | None = Field(default=None, description="PEM file of its key (`TLSConfig.client_private_key`)")
+    server_root_ca_cert: str | None = Field(
+        default=None, description="PEM file of the server's CA (`TLSConfig.server_root_ca_cert`); unset: the system's"
+    )
+    domain: str | None = Field(
+        default=None, description="`TLSConfig.domain`: the name the server's certificate must carry; unset: `ip`"
+    )
+
+
+def parse_proxy(value: str) -> tuple[str, tuple[str, str] | None]:
+    """An HTTP CONNECT proxy, `host:port` or `http://[user:password@]host:port`, as (`host:port`,
+    (user, password) or None). A refusal never repeats the value: it may hold a password."""
+    url = urlsplit(value if "://" in value else f"http://{value}")
+    if url.scheme != "http":
+        raise ValueError(f"scheme {url.scheme!r} is not supported: the proxy must speak HTTP CONNECT (http://)")
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if not url.hostname or port is None or url.path not in ("", "/") or url.query or url.fragment:
+        raise ValueError("give host:port or http://[user:password@]host:port")
+    auth = (unquote(url.username), unquote(url.password or "")) if url.username else None
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    return f"{host}:{port}", auth
 
 
 class ServerConfig(StrictModel):
-    name: str
-    ip: str = "localhost"
-    port: int = Field(default=7233, ge=1, le=65535)
-    gui_port: int | None = Field(default=8233, ge=1, le=65535)
-    namespaces: list[NamespaceConfig] = empty_list()
-    default_namespace: str | None = None
-    tls: TlsConfig | None = None
-    api_key: SecretStr | None = None
-    proxy: str | None = None
+    name: str = Field(description="the server's name, as tasks and workers name it in `server`")
+    ip: str = Field(default="localhost", description="host name or address of the Temporal frontend")
+    port: int = Field(default=7233, ge=1, le=65535, description="the frontend's gRPC port")
+    gui_port: int | None = Field(
+        default=8233, ge=1, le=65535, description="the Temporal UI's port, for links (dev server 8233, compose 8080)"
+    )
+    namespaces: list[NamespaceConfig] = empty_list("namespaces registered at start; `default` always exists")
+    default_namespace: str | None = Field(
+        default=None, description="the namespace of tasks that name none; unset: the first listed, else `default`"
+    )
+    tls: TlsConfig | None = Field(
+        default=None, description="`Client.connect(tls=)`; unset: plain TCP, or TLS with the system's CAs for api_key"
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="`Client.connect(api_key=)` (Temporal Cloud); may be an `ssm:` or `secretsmanager:` reference",
+    )
+    proxy: str | None = Field(
+        default=None,
+        description="HTTP CONNECT proxy to reach the server through (`Client.connect(http_connect_proxy_config=)`): "
+        "`host:port` or `http://user:password@host:port`",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_proxy(value)
+        return value
 
     @property
     def address(self) -> str:
         return f"{self.ip}:{self.port}"
+
+    @property
+    def proxy_target(self) -> tuple[str, tuple[str, str] | None] | None:
+        """The proxy's `host:port` and basic auth; None without a proxy."""
+        return parse_proxy(self.proxy) if self.proxy else None
 
     @property
     def ui_url(self) -> str | None:
@@ -76,8 +128,14 @@ class ServerConfig(StrictModel):
 
 
 class TemporalioConfig(StrictModel):
-    default_server: str | None = None
-    servers: list[ServerConfig] = Field(default_factory=lambda: [ServerConfig(name="local")], min_length=1)
+    default_server: str | None = Field(
+        default=None, description="the server of tasks and workers that name none; unset: the first listed"
+    )
+    servers: list[ServerConfig] = Field(
+        default_factory=lambda: [ServerConfig(name="local")],
+        min_length=1,
+        description="the Temporal servers launchpad talks to; default: one at localhost:7233",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -106,8 +164,8 @@ class TemporalioConfig(StrictModel):
 
 
 class ModuleGroup(StrictModel):
-    basepaths: list[str] = empty_list()
-    skips: list[str] = empty_list()
+    basepaths: list[str] = empty_list("files and folders of this group, relative to the configuration file")
+    skips: list[str] = empty_list("files under basepaths left out")
 
 
 def _default_modules() -> dict[str, ModuleGroup]:
@@ -134,8 +192,11 @@ class PollingConfig(StrictModel):
 
 
 class WatcherConfig(StrictModel):
-    modules: dict[str, ModuleGroup] = Field(default_factory=_default_modules)
-    polling: PollingConfig = Field(default_factory=PollingConfig)
+    modules: dict[str, ModuleGroup] = Field(
+        default_factory=_default_modules,
+        description="groups of paths: `workers` and `tasks` (YAML), `activities`, `workflows`, `runners` (Python)",
+    )
+    polling: PollingConfig = Field(default_factory=PollingConfig, description="how often the repository is synced")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Self:
@@ -152,10 +213,16 @@ def _user_level() -> list[AuthLevel]:
 
 
 class UserConfig(StrictModel):
-    username: str = Field(min_length=1)
-    password: SecretStr | None = None
-    password_hash: str | None = None
-    auth_level: list[AuthLevel] = Field(default_factory=_user_level)
+    username: str = Field(min_length=1, description="the login name")
+    password: SecretStr | None = Field(
+        default=None, description="the password in clear (original format); stored hashed"
+    )
+    password_hash: str | None = Field(default=None, description="an argon2 hash of the password, instead of `password`")
+    auth_level: list[AuthLevel] = Field(
+        default_factory=_user_level,
+        description="`user` deploys and reads; `super user` may also edit task files, users and namespaces, "
+        "and cancel, terminate or delete runs and schedules",
+    )
     max_age: int = Field(default=600, gt=0, description="token lifetime in seconds")
 
     @model_validator(mode="after")
@@ -168,40 +235,59 @@ class UserConfig(StrictModel):
 class AuthenticatorConfig(StrictModel):
     """Users: SQLite (`db`, a file or `:memory:`) or DynamoDB (`table`)."""
 
-    backend: Literal["sqlite", "dynamodb"] = "sqlite"
-    db: str = ":memory:"
-    table: str = "launchpad-users"
-    base_users: list[UserConfig] = empty_list()
+    backend: Literal["sqlite", "dynamodb"] = Field(default="sqlite", description="where users are stored")
+    db: str = Field(
+        default=":memory:", description="sqlite: the file, relative to the configuration file, or `:memory:`"
+    )
+    table: str = Field(default="launchpad-users", description="dynamodb: the table")
+    base_users: list[UserConfig] = empty_list("users written to the store at start")
 
 
 class SecretHolder(StrictModel):
-    secret: SecretStr | None = None
+    secret: SecretStr | None = Field(
+        default=None,
+        description="the key that signs the API's tokens (JWT, HS256); may be an `ssm:` or `secretsmanager:` reference",
+    )
 
 
 class AppSection(StrictModel):
-    app: SecretHolder = Field(default_factory=SecretHolder)
+    app: SecretHolder = Field(default_factory=SecretHolder, description="holds `secret`")
 
 
 class RepositoryConfig(StrictModel):
     """Where the task/worker YAML lives. `url` is a git URL or a local path."""
 
-    url: str = "."
-    branch: str = "main"
-    tasks_path: str | None = None
-    workers_path: str | None = None
-    code_paths: list[str] | None = None
-    token_env: str = "LAUNCHPAD_GIT_TOKEN"
-    ssh_key_env: str = "LAUNCHPAD_GIT_SSH_KEY"
-    cache_dir: str = ".launchpad/repo"
+    url: str = Field(default=".", description="a git URL, or a path relative to the configuration file")
+    branch: str = Field(default="main", description="the branch that is synced and deployed from")
+    tasks_path: str | None = Field(
+        default=None, description="folder of the task files in the repository; unset: watcher.modules.tasks"
+    )
+    workers_path: str | None = Field(
+        default=None, description="folder of the worker files in the repository; unset: watcher.modules.workers"
+    )
+    code_paths: list[str] | None = Field(
+        default=None, description="Python files and folders of your components; unset: the watcher's code groups"
+    )
+    token_env: str = Field(
+        default="LAUNCHPAD_GIT_TOKEN", description="the environment variable holding a token for an https:// url"
+    )
+    ssh_key_env: str = Field(
+        default="LAUNCHPAD_GIT_SSH_KEY", description="the environment variable holding an SSH private key"
+    )
+    cache_dir: str = Field(
+        default=".launchpad/repo", description="where the repository is cloned, relative to the configuration file"
+    )
 
 
 class ReconcilerConfig(StrictModel):
     """How syncs behave (Argo CD's names where they exist)."""
 
-    self_heal: bool = True
-    prune: bool = True
-    allow_empty: bool = False
-    concurrency: int = Field(default=32, ge=1, le=512)
+    self_heal: bool = Field(default=True, description="restore what was changed or deleted by hand in Temporal")
+    prune: bool = Field(default=True, description="delete the schedule of a deleted task file")
+    allow_empty: bool = Field(
+        default=False, description="allow a sync that would delete every managed object (otherwise refused)"
+    )
+    concurrency: int = Field(default=32, ge=1, le=512, description="objects applied at once during a sync")
     lock_ttl: Duration = Field(
         default=timedelta(seconds=30),
         description="how long the sync lease lasts unless its holder renews it (every third of it); "
@@ -223,27 +309,33 @@ class ReconcilerConfig(StrictModel):
 class WebhookConfig(StrictModel):
     """`POST /webhooks/git`: disabled (404) until a secret is set."""
 
-    secret: SecretStr | None = None
+    secret: SecretStr | None = Field(
+        default=None,
+        description="the shared secret of the git host's webhook (GitHub, GitLab, Gitea); "
+        "may be an `ssm:` or `secretsmanager:` reference",
+    )
 
 
 class StateConfig(StrictModel):
     """SQLite (`path`, the default) or DynamoDB (`table`: one table, see launchpad.state.dynamodb)."""
 
-    backend: Literal["sqlite", "dynamodb"] = "sqlite"
-    path: str = ".launchpad/state.db"
-    table: str = "launchpad-state"
+    backend: Literal["sqlite", "dynamodb"] = Field(default="sqlite", description="where sync state is stored")
+    path: str = Field(default=".launchpad/state.db", description="sqlite: the file, relative to the configuration file")
+    table: str = Field(default="launchpad-state", description="dynamodb: the table")
 
 
 class Config(StrictModel):
-    temporalio: TemporalioConfig = Field(default_factory=TemporalioConfig)
-    watcher: WatcherConfig = Field(default_factory=WatcherConfig)
-    authenticator: AuthenticatorConfig | None = None
-    sanic: AppSection | None = None
-    app: SecretHolder | None = None
-    repository: RepositoryConfig = Field(default_factory=RepositoryConfig)
-    state: StateConfig = Field(default_factory=StateConfig)
-    reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
-    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    temporalio: TemporalioConfig = Field(default_factory=TemporalioConfig, description="Temporal servers, namespaces")
+    watcher: WatcherConfig = Field(default_factory=WatcherConfig, description="where the files are; how often to sync")
+    authenticator: AuthenticatorConfig | None = Field(
+        default=None, description="the API's users; unset: the API is open, and served on loopback only"
+    )
+    sanic: AppSection | None = Field(default=None, description="the JWT secret at `sanic.app.secret` (original format)")
+    app: SecretHolder | None = Field(default=None, description="the JWT secret at `app.secret`")
+    repository: RepositoryConfig = Field(default_factory=RepositoryConfig, description="the git repository to sync")
+    state: StateConfig = Field(default_factory=StateConfig, description="where the reconciler records what it applied")
+    reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig, description="how syncs behave")
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig, description="`POST /webhooks/git`")
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _secrets_resolved: bool = PrivateAttr(default=False)
 

@@ -18,7 +18,10 @@ from typing import IO
 
 from launchpad.errors import LaunchpadError
 
-# Search attributes launchpad uses to mark what it owns; registered at start.
+# Keyword search attributes the dev server registers at start, so that a task file may set them in
+# `workflow.search_attributes` with no operator step first (elsewhere: `temporal operator
+# search-attribute create`). launchpad marks what it owns with a memo (launchpad.temporal.memo),
+# not with these.
 SEARCH_ATTRIBUTES = {"LaunchpadTask": "Keyword", "LaunchpadVersion": "Keyword"}
 
 

@@ -16,12 +16,19 @@ def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if "enum" in prop:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
     if "anyOf" in prop:
-        return " or ".join(dict.fromkeys(_type(p, defs) for p in prop["anyOf"] if p.get("type") != "null"))
+        return " or ".join(dict.fromkeys(_variant(p, defs) for p in prop["anyOf"] if p.get("type") != "null"))
     if prop.get("type") == "array":
         return f"list of {_type(prop.get('items', {}), defs)}"
     if prop.get("type") == "object" and "additionalProperties" in prop:
         return "mapping"
     return str(prop.get("type", prop.get("description", "any")))
+
+
+def _variant(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    """One type of a union, with what its values mean (a duration's number is seconds)."""
+    if "type" in prop and prop.get("description"):
+        return f"{_type(prop, defs)} ({prop['description']})"
+    return _type(prop, defs)
 
 
 def _table(model: dict[str, Any], defs: dict[str, Any]) -> list[str]:

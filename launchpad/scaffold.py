@@ -1,9 +1,15 @@
 """`launchpad setup --name NAME`: scaffold a launchpad project in a new or existing folder.
 
 It writes a worker, three example tasks (on demand, a schedule, custom components), the
-project's code folder (`NAME/temporal/` with an activity, a custom workflow and a custom
+project's code folder (`NAME/temporal/` with activities, a custom workflow and a custom
 runner), `launchpad_configs.yaml` wired to all of them and a `.gitignore`; then, when the
 folder is not in a git repository yet, `git init -b main` and a first commit of those files.
+
+The files are package data, `launchpad/templates/project/` (`package/` is the code folder,
+`gitignore` the `.gitignore`), with placeholders: `@@name@@` (the project's name), `@@queue@@`
+(its task queue) and `@@code@@` (its code folder). Most are the repository's own examples
+(deployments/, launchpad_configs.yaml) with those placeholders, and a test keeps them equal.
+The project's configuration also gets `launchpad/templates/users.yaml`: its API is not open.
 
 It never overwrites a file: what exists is listed as skipped, so running it twice
 changes nothing the second time (and makes no second commit).
@@ -14,12 +20,16 @@ from __future__ import annotations
 import keyword
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from launchpad.errors import LaunchpadError
 
-PLACEHOLDER = "@@name@@"
+TEMPLATES = files("launchpad") / "templates"
+CODE_FOLDER = "package"  # in the templates; named after the project when written
 DEFAULT_IDENTITY = {"user.name": "launchpad", "user.email": "launchpad@localhost"}
 # Top-level packages a project folder must not shadow: `python -m launchpad`, run from the
 # project folder, puts that folder first on sys.path.
@@ -103,22 +113,40 @@ def check_name(name: str) -> None:
         )
 
 
+def placeholders(name: str) -> dict[str, str]:
+    """What the templates' placeholders become in a project named `name`."""
+    return {"@@name@@": name, "@@queue@@": f"{name}-tasks", "@@code@@": f"{name}/temporal"}
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def templates(folder: Traversable = TEMPLATES / "project", prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path under launchpad/templates/project, text) of every template, placeholders unfilled."""
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from templates(entry, f"{prefix}{entry.name}/")
+        elif entry.is_file() and not entry.name.endswith(".pyc"):
+            yield f"{prefix}{entry.name}", entry.read_text(encoding="utf-8")
+
+
+def project_path(template: str, name: str) -> str:
+    """Where a template goes in the project."""
+    if template == "gitignore":
+        return ".gitignore"
+    first, _, rest = template.partition("/")
+    return f"{name}/{rest}" if first == CODE_FOLDER else template
+
+
 def project_files(name: str) -> dict[str, str]:
     """Relative path -> content of every file the scaffold writes."""
-    files = {
-        ".gitignore": GITIGNORE,
-        "launchpad_configs.yaml": CONFIG,
-        "deployments/workers/main-worker.yaml": WORKER,
-        "deployments/tasks/hello-world.yaml": HELLO_WORLD,
-        "deployments/tasks/hello-schedule.yaml": HELLO_SCHEDULE,
-        "deployments/tasks/hello-everyone.yaml": HELLO_EVERYONE,
-        f"{name}/__init__.py": PACKAGE_INIT,
-        f"{name}/temporal/__init__.py": TEMPORAL_INIT,
-        f"{name}/temporal/activities.py": ACTIVITIES,
-        f"{name}/temporal/workflows.py": WORKFLOWS,
-        f"{name}/temporal/runners.py": RUNNERS,
-    }
-    return {path: text.replace(PLACEHOLDER, name) for path, text in files.items()}
+    values = placeholders(name)
+    out = {project_path(template, name): fill(text, values) for template, text in templates()}
+    out["launchpad_configs.yaml"] += "\n" + (TEMPLATES / "users.yaml").read_text(encoding="utf-8")
+    return dict(sorted(out.items()))
 
 
 def scaffold(name: str, path: Path | str = ".") -> ScaffoldResult:
@@ -204,226 +232,3 @@ def _setup_git(result: ScaffoldResult, paths: list[str]) -> None:
     result.commit = _git(root, "rev-parse", "HEAD").stdout.strip()
     if _git(root, "status", "--porcelain").stdout.strip():
         result.notes.append("note: only the scaffold's files were committed; commit your other files yourself")
-
-
-GITIGNORE = """\
-# launchpad's local state (state store, repository cache, dev server data)
-.launchpad/
-__pycache__/
-*.py[cod]
-.venv/
-.pytest_cache/
-"""
-
-CONFIG = """\
-# launchpad configuration of @@name@@ (written by `launchpad setup`).
-# Relative paths are relative to this file's folder. Any string may use ${VAR} or ${VAR:-default}.
-
-temporalio:
-  servers:
-    - name: local
-      ip: localhost # the Temporal frontend (`launchpad dev` starts a dev server there)
-      port: 7233
-      gui_port: 8233 # the UI: 8233 for the dev server, 8080 for docker compose
-      namespaces:
-        - name: default
-          retention: 3d # how long closed workflows are kept
-      # Temporal Cloud: ip: <ns>.<account>.tmprl.cloud, a namespace <ns>.<account>,
-      # and api_key: ${TEMPORAL_API_KEY} or tls: {client_cert: ..., client_key: ...}
-
-watcher:
-  modules:
-    workers:
-      basepaths: [deployments/workers]
-    tasks:
-      basepaths: [deployments/tasks]
-    activities:
-      basepaths: [@@name@@/temporal/activities.py]
-    workflows:
-      basepaths: [@@name@@/temporal/workflows.py]
-    runners:
-      basepaths: [@@name@@/temporal/runners.py]
-  polling:
-    on_server_start: false
-    automatic_refresh: false
-    polling_interval: 600 # seconds between two syncs of `launchpad reconcile --watch`
-
-# The git repository the reconciler makes Temporal match (a local path or a git URL).
-repository:
-  url: .
-  branch: main
-
-state:
-  backend: sqlite
-  path: .launchpad/state.db
-
-# Users of the HTTP API (POST /auth/token gives a JWT). The defaults are for your laptop only:
-# wherever the API is reachable by others, set LAUNCHPAD_SECRET (a long random string) and
-# LAUNCHPAD_ADMIN_PASSWORD in the environment.
-app:
-  secret: ${LAUNCHPAD_SECRET:-insecure-dev-secret-set-LAUNCHPAD_SECRET}
-authenticator:
-  db: .launchpad/users.db
-  base_users:
-    - username: admin
-      password: ${LAUNCHPAD_ADMIN_PASSWORD:-change-me}
-      auth_level: [user, super user]
-      max_age: 3600 # token lifetime, seconds
-"""
-
-WORKER = """\
-# A worker: polls one task queue and serves the workflows and activities listed here.
-# Run it with `launchpad worker` (every worker file) or `launchpad worker main-worker`.
-worker:
-  task_queue: @@name@@-tasks
-  # built-in workflows, plus ForEach from @@name@@/temporal/workflows.py
-  workflows: [Task, AwaitedTask, BatchTask, AwaitedBatchTask, TaskDispatcher, ForEach]
-  # activities from @@name@@/temporal/activities.py, by name
-  activities: [say_hello]
-  max_workers: 8 # threads for sync (non-async) activities
-"""
-
-HELLO_WORLD = """\
-# A task: what to run on Temporal, on demand. Deploy it with `launchpad deploy hello-world`
-# or POST /tasks/deploy/hello-world on the HTTP API, optionally with an overwrite:
-#   launchpad deploy hello-world --set workflow.workflow_kwargs.args.0=Ada
-name: hello-world # must equal the file name
-runner: WorkflowRunner # start the workflow on the running worker and return at once
-overwritable: true # a deploy may replace values by dotted path (see above)
-workflow:
-  task_queue: @@name@@-tasks # served by deployments/workers/main-worker.yaml
-  workflow_id: hello-world
-  workflow: Task # built-in: run one activity
-  id_reuse_policy: ALLOW_DUPLICATE # may run again once the previous run closed
-  execution_timeout: 5m
-  workflow_kwargs:
-    activity: say_hello
-    args: [world]
-    start_to_close_timeout: 10s
-"""
-
-HELLO_SCHEDULE = """\
-# A schedule: the reconciler (`launchpad dev`, `launchpad reconcile`) creates it from this file and
-# updates or deletes it when a commit changes or removes the file.
-name: hello-schedule
-runner: ScheduledWorkflowRunner
-workflow:
-  task_queue: @@name@@-tasks
-  workflow_id: hello-schedule # each run gets this id plus a timestamp
-  workflow: Task
-  scheduler_id: hello-schedule
-  trigger_immediately: true # one run as soon as the schedule is created
-  intervals:
-    - every: 15m
-  overlap: SKIP # a run still going when the next is due: skip the new one
-  workflow_kwargs:
-    activity: say_hello
-    args: [schedule]
-"""
-
-HELLO_EVERYONE = """\
-# Custom components: the workflow ForEach and the runner WorkflowRunnerWithResult live in
-# @@name@@/temporal/; launchpad_configs.yaml (watcher.modules) loads them.
-name: hello-everyone
-runner: WorkflowRunnerWithResult # starts the workflow, waits and returns its result
-workflow:
-  task_queue: @@name@@-tasks
-  workflow_id: hello-everyone
-  workflow: ForEach # calls the activity once per item of args
-  id_reuse_policy: ALLOW_DUPLICATE
-  execution_timeout: 1m
-  workflow_kwargs:
-    activity: say_hello
-    args: [Ada, Grace]
-"""
-
-PACKAGE_INIT = '''\
-"""@@name@@: a launchpad project."""
-'''
-
-TEMPORAL_INIT = '''\
-"""@@name@@'s Temporal code: activities, custom workflows and custom runners.
-
-launchpad loads these files by path (launchpad_configs.yaml, watcher.modules).
-"""
-'''
-
-ACTIVITIES = '''\
-"""Activities: the functions your tasks run. Decorate each with `@activity.defn` and list
-it in a worker file (deployments/workers/*.yaml) by name.
-
-Activities do the I/O (APIs, databases, files); async ones must not block, sync ones run in
-the worker's thread pool.
-"""
-
-from __future__ import annotations
-
-from temporalio import activity
-
-
-@activity.defn
-async def say_hello(name: str) -> str:
-    return f"Hello, {name}!"
-'''
-
-WORKFLOWS = '''\
-"""Custom workflows. Build on `BaseWorkflow` to get launchpad's handling of `workflow_kwargs`
-(activity settings, `at_start`/`at_end` with `chain_with` and `renew`, the `status` query),
-and register the class with `@workflow.defn(name=...)`: tasks and workers use that name.
-
-Workflow code must be deterministic: no I/O, no clocks, no randomness; call activities.
-"""
-
-from __future__ import annotations
-
-import asyncio
-from typing import Any
-
-from temporalio import workflow
-
-from launchpad.temporal.workflows import BaseWorkflow
-
-
-@workflow.defn(name="ForEach")
-class ForEach(BaseWorkflow):
-    """Calls the task's activity once per item of `args`, concurrently; returns the results in order."""
-
-    @workflow.run
-    async def run(self, raw: dict[str, Any]) -> list[Any]:
-        kwargs = self.parse(raw)
-        self.state = "running"
-        await self.at_start(kwargs)
-        results = await asyncio.gather(*(self.run_activity(kwargs, [item]) for item in kwargs.args))
-        await self.at_end(kwargs, raw)
-        return list(results)
-'''
-
-RUNNERS = '''\
-"""Custom runners. A runner turns a rendered task into work on Temporal: subclass `Runner`
-(or a built-in runner) and implement `deploy`; tasks name it by class name (`runner:`).
-"""
-
-from __future__ import annotations
-
-import asyncio
-import dataclasses
-from datetime import timedelta
-
-from launchpad.spec.task import TaskSpec
-from launchpad.temporal.runners import DeployResult, WorkflowRunner
-
-DEFAULT_WAIT = timedelta(minutes=5)
-
-
-class WorkflowRunnerWithResult(WorkflowRunner):
-    """Starts the workflow like `WorkflowRunner`, then waits for its result (at most the
-    task's `execution_timeout`, else 5 minutes) and returns it to the deployer."""
-
-    async def deploy(self, task: TaskSpec, version: str | None = None) -> DeployResult:
-        started = await super().deploy(task, version)
-        client, _, _ = await self.client_for(task)
-        handle = client.get_workflow_handle(started.workflow_id or "", run_id=started.run_id)
-        timeout = task.workflow.execution_timeout or DEFAULT_WAIT
-        result = await asyncio.wait_for(handle.result(), timeout.total_seconds())
-        return dataclasses.replace(started, action="completed", result=result)
-'''

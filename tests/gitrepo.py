@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -12,7 +13,7 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Test Author",
     "GIT_COMMITTER_EMAIL": "author@example.test",
     "HOME": "/tmp",
-    "PATH": "/usr/bin:/bin:/usr/local/bin",
+    "PATH": os.environ.get("PATH", os.defpath),  # the user's git, wherever it is installed
 }
 
 

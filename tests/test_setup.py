@@ -29,7 +29,7 @@ FILES = {
     "deployments/workers/main-worker.yaml",
     "deployments/tasks/hello-world.yaml",
     "deployments/tasks/hello-schedule.yaml",
-    "deployments/tasks/hello-everyone.yaml",
+    "deployments/tasks/greet-everyone.yaml",
     "demo/__init__.py",
     "demo/temporal/__init__.py",
     "demo/temporal/activities.py",
@@ -220,7 +220,7 @@ async def test_generated_worker_and_tasks_run(project: Path, temporal_server: De
     try:
         results: dict[str, Any] = {}
         render = {"hello-world": {"overwrite": {"workflow.workflow_kwargs.args.0": "Ada"}}}
-        for name in ("hello-world", "hello-everyone", "hello-schedule"):
+        for name in ("hello-world", "greet-everyone", "hello-schedule"):
             document = catalog.tasks[name]
             workflow = {**document.doc["workflow"], "task_queue": queue}
             workflow["workflow_id"] = f"{workflow['workflow_id']}-{suffix}"
@@ -233,9 +233,9 @@ async def test_generated_worker_and_tasks_run(project: Path, temporal_server: De
         client = await connections.client()
         hello = results["hello-world"]
         assert await client.get_workflow_handle(hello.workflow_id or "").result() == "Hello, Ada!"
-        assert (results["hello-everyone"].action, results["hello-everyone"].result) == (
+        assert (results["greet-everyone"].action, results["greet-everyone"].result) == (
             "completed",
-            ["Hello, Ada!", "Hello, Grace!"],
+            ["Hello, Ada!", "Hello, Grace!", "Hello, Linus!"],
         )
         schedule = client.get_schedule_handle(results["hello-schedule"].schedule_id or "")
         try:

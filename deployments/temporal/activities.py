@@ -1,4 +1,4 @@
-"""Example activities served by the example worker (deployments/workers/main-worker.yaml).
+"""Activities: the functions tasks run, served by the worker deployments/workers/main-worker.yaml.
 
 An activity is any function decorated with `@activity.defn`; tasks and worker files name it
 by its activity name (the function name unless `@activity.defn(name=...)` says otherwise).

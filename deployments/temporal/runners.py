@@ -1,4 +1,4 @@
-"""A custom runner for the examples.
+"""A custom runner.
 
 A runner turns a rendered task into work on Temporal. Subclass `Runner` (or a built-in
 runner) and implement `deploy`; tasks name the runner by its class name (`runner: ...`).

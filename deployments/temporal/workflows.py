@@ -1,4 +1,4 @@
-"""A custom workflow for the examples, built on launchpad's `BaseWorkflow`.
+"""A custom workflow, built on launchpad's `BaseWorkflow`.
 
 `BaseWorkflow` gives a workflow what the built-in ones have: `parse` (the task's
 `workflow_kwargs`, validated), `run_activity` (timeouts, retry policy, task queue from the

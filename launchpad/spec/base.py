@@ -25,16 +25,16 @@ def _new_dict() -> dict[str, Any]:
     return {}
 
 
-def empty_list() -> Any:
+def empty_list(description: str | None = None) -> Any:
     """`= []` as a field default, made fresh per instance. A literal `[]` is deep-copied by
-    pydantic on every validation (about 1 µs a field); `default_factory=list` makes pydantic read
-    the builtin's signature at import, slowly. The schema still shows the default."""
-    return Field(default_factory=_new_list, json_schema_extra={"default": []})
+    pydantic on every validation; `default_factory=list` makes pydantic read the builtin's
+    signature at import, slowly. The schema still shows the default."""
+    return Field(default_factory=_new_list, json_schema_extra={"default": []}, description=description)
 
 
-def empty_dict() -> Any:
+def empty_dict(description: str | None = None) -> Any:
     """`= {}` as a field default: see `empty_list`."""
-    return Field(default_factory=_new_dict, json_schema_extra={"default": {}})
+    return Field(default_factory=_new_dict, json_schema_extra={"default": {}}, description=description)
 
 
 class StrictModel(BaseModel):

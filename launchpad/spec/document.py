@@ -19,7 +19,7 @@ from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import Path, apply_overwrite, inject_env, is_templated, render_template
 from launchpad.spec.reading import read_yaml, validate
 from launchpad.spec.task import TaskSpec
-from launchpad.spec.worker import WorkerSpec
+from launchpad.spec.worker import WorkerSpec, task_only_keys
 
 _REFUSED_TEMPLATE = "this task is not a template (template: false): template_args are refused"
 _REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overwrite is refused"
@@ -117,6 +117,15 @@ def parse_worker(text: str, file: str, env: Mapping[str, str] | None = None) -> 
 
 
 def worker_from_raw(raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
+    """Task-only keys are refused by name, together with every other error of the file."""
     doc, _ = inject_env(raw, file, os.environ if env is None else env)
     name = _check_name(doc, file, required=False)
-    return name, validate(WorkerSpec, doc, file)
+    task_keys = task_only_keys(doc)
+    refused = [SpecError(file, key, message) for key, message in task_keys.items()]
+    try:
+        spec = validate(WorkerSpec, {k: v for k, v in doc.items() if k not in task_keys}, file)
+    except SpecErrors as exc:
+        raise SpecErrors([*refused, *exc.errors]) from None
+    if refused:
+        raise SpecErrors(refused)
+    return name, spec

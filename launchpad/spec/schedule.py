@@ -86,14 +86,20 @@ class CalendarSpec(StrictModel):
     """One calendar rule; omitted fields take Temporal's defaults (second 0, minute 0, hour 0,
     every day, month and year)."""
 
-    second: CalendarField | None = None
-    minute: CalendarField | None = None
-    hour: CalendarField | None = None
-    day_of_month: CalendarField | None = None
-    month: CalendarField | None = None
-    year: CalendarField | None = None
-    day_of_week: CalendarField | None = None
-    comment: str | None = None
+    second: CalendarField | None = Field(default=None, description="`ScheduleCalendarSpec.second`, 0-59; unset: 0")
+    minute: CalendarField | None = Field(default=None, description="`ScheduleCalendarSpec.minute`, 0-59; unset: 0")
+    hour: CalendarField | None = Field(default=None, description="`ScheduleCalendarSpec.hour`, 0-23; unset: 0")
+    day_of_month: CalendarField | None = Field(
+        default=None, description="`ScheduleCalendarSpec.day_of_month`, 1-31; unset: every day"
+    )
+    month: CalendarField | None = Field(
+        default=None, description="`ScheduleCalendarSpec.month`, 1-12 or JAN-DEC; unset: every month"
+    )
+    year: CalendarField | None = Field(default=None, description="`ScheduleCalendarSpec.year`; unset: every year")
+    day_of_week: CalendarField | None = Field(
+        default=None, description="`ScheduleCalendarSpec.day_of_week`, 0-6 (0 is Sunday) or SUN-SAT; unset: every day"
+    )
+    comment: str | None = Field(default=None, description="`ScheduleCalendarSpec.comment`: free text")
 
     @field_validator("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week")
     @classmethod
@@ -112,26 +118,61 @@ class CalendarSpec(StrictModel):
 
 
 class IntervalSpec(StrictModel):
-    every: Duration
-    offset: Duration | None = None
+    every: Duration = Field(description="`ScheduleIntervalSpec.every`: the period between two runs")
+    offset: Duration | None = Field(
+        default=None,
+        description="`ScheduleIntervalSpec.offset`: the phase in each period (`every: 1h, offset: 5m`: at :05)",
+    )
 
 
 class ScheduleOptions(StrictModel):
     """The schedule keys of the original README, flat inside `workflow:`."""
 
-    trigger_immediately: bool = False
-    tz: TimeZone = "UTC"
-    intervals: list[IntervalSpec] = empty_list()
-    calendars: list[CalendarSpec] = empty_list()
-    skip: list[CalendarSpec] = empty_list()
-    crons: list[str] = empty_list()
-    jitter: Duration | None = None
-    start_at: DateTime | None = None
-    end_at: DateTime | None = None
-    catchup_window: Duration | None = None
-    overlap: Annotated[str, EnumName(ScheduleOverlapPolicy)] = "SKIP"
-    pause_on_failure: bool = False
-    limited_actions: bool = False
-    note: str | None = None
-    paused: bool | None = None
-    remaining_actions: int = Field(default=0, ge=0)
+    trigger_immediately: bool = Field(
+        default=False,
+        description="`Client.create_schedule(trigger_immediately=)`: one run when the schedule is created",
+    )
+    tz: TimeZone = Field(
+        default="UTC", description="`ScheduleSpec.time_zone_name`: the time zone of calendars and crons"
+    )
+    intervals: list[IntervalSpec] = empty_list("`ScheduleSpec.intervals`: run every period")
+    calendars: list[CalendarSpec] = empty_list("`ScheduleSpec.calendars`: run at these calendar times")
+    skip: list[CalendarSpec] = empty_list(
+        "`ScheduleSpec.skip`: never run at these calendar times; an unset time of day means the whole day"
+    )
+    crons: list[str] = empty_list(
+        "`ScheduleSpec.cron_expressions`: classic cron lines (minute hour day-of-month month day-of-week)"
+    )
+    jitter: Duration | None = Field(
+        default=None, description="`ScheduleSpec.jitter`: each run starts up to this much later, at random"
+    )
+    start_at: DateTime | None = Field(
+        default=None, description="`ScheduleSpec.start_at`: no run before this time (ISO 8601; no offset: UTC)"
+    )
+    end_at: DateTime | None = Field(
+        default=None, description="`ScheduleSpec.end_at`: no run after this time (ISO 8601; no offset: UTC)"
+    )
+    catchup_window: Duration | None = Field(
+        default=None,
+        description="`SchedulePolicy.catchup_window`: after an outage, runs missed by more than this are dropped; "
+        "unset: the server's default",
+    )
+    overlap: Annotated[str, EnumName(ScheduleOverlapPolicy)] = Field(
+        default="SKIP", description="`SchedulePolicy.overlap`: what happens to a run due while the last one still runs"
+    )
+    pause_on_failure: bool = Field(
+        default=False, description="`SchedulePolicy.pause_on_failure`: pause the schedule when a run fails"
+    )
+    limited_actions: bool = Field(
+        default=False, description="`ScheduleState.limited_actions`: stop after `remaining_actions` runs"
+    )
+    note: str | None = Field(
+        default=None, description="`ScheduleState.note`, shown in the UI; unset: a redeploy keeps the live note"
+    )
+    paused: bool | None = Field(
+        default=None,
+        description="`ScheduleState.paused`; unset: a new schedule runs, a redeploy keeps what an operator set",
+    )
+    remaining_actions: int = Field(
+        default=0, ge=0, description="`ScheduleState.remaining_actions`: runs left when `limited_actions` is on"
+    )

@@ -17,43 +17,110 @@ BATCH_WORKFLOWS = ("BatchTask", "AwaitedBatchTask")
 
 
 class WorkflowSpec(ScheduleOptions):
-    """`workflow:`: which workflow to run, where, and every Temporal start/schedule option."""
+    """`workflow:`: which workflow to run, where, and every Temporal start/schedule option.
 
-    task_queue: str | None = None
-    workflow_id: str
-    workflow: str
-    scheduler_id: str | None = None
-    workflow_kwargs: WorkflowKwargs = Field(default_factory=WorkflowKwargs)
-    id_reuse_policy: Annotated[str, EnumName(WorkflowIDReusePolicy)] | None = None
-    id_conflict_policy: Annotated[str, EnumName(WorkflowIDConflictPolicy)] | None = None
-    cron_schedule: str | None = None
-    request_eager_start: bool = False
-    start_signal: str | None = None
-    start_signal_args: list[Any] = empty_list()
-    retry_policy: RetryPolicySpec | None = None
-    execution_timeout: Duration | None = None
-    run_timeout: Duration | None = None
-    task_timeout: Duration | None = None
-    rpc_timeout: Duration | None = None
-    start_delay: Duration | None = None
-    memo: dict[str, Any] = empty_dict()
-    rpc_metadata: dict[str, str] = empty_dict()
-    search_attributes: dict[str, Any] = empty_dict()
+    A schedule's action (`ScheduleActionStartWorkflow`) takes `workflow`, `workflow_id`,
+    `task_queue`, `workflow_kwargs`, the three workflow timeouts, `retry_policy`, `memo` and
+    `search_attributes`; the other `start_workflow` options apply to direct starts only, and the
+    schedule options (`ScheduleSpec`, `SchedulePolicy`, `ScheduleState`) to schedules only."""
+
+    task_queue: str | None = Field(
+        default=None,
+        description="`Client.start_workflow(task_queue=)`, the queue its workers poll; "
+        "required unless the runner is WorkflowRunnerWithTempWorker",
+    )
+    workflow_id: str = Field(
+        description="`start_workflow(id=)`; for a schedule, the prefix of each run's id (Temporal adds the time)"
+    )
+    workflow: str = Field(
+        description="the workflow type: `Task`, `AwaitedTask`, `BatchTask`, `AwaitedBatchTask`, `TaskDispatcher` "
+        "or a custom `@workflow.defn` name"
+    )
+    scheduler_id: str | None = Field(
+        default=None,
+        description="`Client.create_schedule(id=)`: the schedule's id; required by ScheduledWorkflowRunner",
+    )
+    workflow_kwargs: WorkflowKwargs = Field(
+        default_factory=WorkflowKwargs, description="the workflow's one argument: the activity to run and its options"
+    )
+    id_reuse_policy: Annotated[str, EnumName(WorkflowIDReusePolicy)] | None = Field(
+        default=None,
+        description="`start_workflow(id_reuse_policy=)`: may the id of a closed workflow start again; "
+        "TERMINATE_IF_RUNNING means ALLOW_DUPLICATE + id_conflict_policy TERMINATE_EXISTING",
+    )
+    id_conflict_policy: Annotated[str, EnumName(WorkflowIDConflictPolicy)] | None = Field(
+        default=None, description="`start_workflow(id_conflict_policy=)`: what a start does when the id is running"
+    )
+    cron_schedule: str | None = Field(
+        default=None, description="`start_workflow(cron_schedule=)`: a cron workflow (Temporal's older way; see crons)"
+    )
+    request_eager_start: bool = Field(
+        default=False,
+        description="`start_workflow(request_eager_start=)`: hand the first task to a worker sharing the client",
+    )
+    start_signal: str | None = Field(
+        default=None,
+        description="`start_workflow(start_signal=)`: signal-with-start, to the running workflow or a new one",
+    )
+    start_signal_args: list[Any] = empty_list("`start_workflow(start_signal_args=)`: the start signal's arguments")
+    retry_policy: RetryPolicySpec | None = Field(
+        default=None, description="`start_workflow(retry_policy=)`, the workflow's own retries; unset: none"
+    )
+    execution_timeout: Duration | None = Field(
+        default=None,
+        description="`start_workflow(execution_timeout=)`: the whole execution, retries and continue-as-new included",
+    )
+    run_timeout: Duration | None = Field(default=None, description="`start_workflow(run_timeout=)`: one run")
+    task_timeout: Duration | None = Field(
+        default=None, description="`start_workflow(task_timeout=)`: one workflow task; unset: the server's 10 s"
+    )
+    rpc_timeout: Duration | None = Field(
+        default=None, description="`start_workflow(rpc_timeout=)`: the start call itself"
+    )
+    start_delay: Duration | None = Field(
+        default=None, description="`start_workflow(start_delay=)`: the workflow starts this much later"
+    )
+    memo: dict[str, Any] = empty_dict(
+        "`start_workflow(memo=)`: data kept with the workflow; the key `launchpad` is launchpad's owner marker"
+    )
+    rpc_metadata: dict[str, str] = empty_dict("`start_workflow(rpc_metadata=)`: gRPC headers of the start call")
+    search_attributes: dict[str, Any] = empty_dict(
+        "`start_workflow(search_attributes=)`, typed by value: bool, int, float, datetime, list (keyword list), "
+        "else keyword; each must be registered on the namespace"
+    )
 
 
 class TaskSpec(StrictModel):
     """A whole task file, rendered and validated."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    runner: str
-    server: str | None = None
-    namespace: str | None = None
-    overwritable: bool = False
-    template: bool = False
-    deploy_on_server_start: bool = False
-    on_change: Literal["keep", "restart"] = "keep"
-    description: str | None = None
-    workflow: WorkflowSpec
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the task's name, equal to the file name without `.yaml`; `POST /tasks/deploy/{name}` runs it",
+    )
+    runner: str = Field(
+        description="how it runs: WorkflowRunner (start, return at once), ScheduledWorkflowRunner (a schedule), "
+        "WorkflowRunnerWithTempWorker (a worker in the deploying process; waits for the result) or a custom runner"
+    )
+    server: str | None = Field(
+        default=None, description="a server of `temporalio.servers` (its `name`); unset: the default server"
+    )
+    namespace: str | None = Field(default=None, description="a namespace of that server; unset: its default namespace")
+    overwritable: bool = Field(
+        default=False, description="a deploy may replace values by dotted path (`overwrite`); otherwise refused"
+    )
+    template: bool = Field(
+        default=False,
+        description="string values are jinja2 templates, rendered with a deploy's `template_args`; never reconciled",
+    )
+    deploy_on_server_start: bool = Field(
+        default=False, description="the reconciler keeps this workflow running: it starts it when it is not"
+    )
+    on_change: Literal["keep", "restart"] = Field(
+        default="keep",
+        description="when the file changes while its deploy_on_server_start workflow runs: keep it, or restart it",
+    )
+    description: str | None = Field(default=None, description="free text for the people reading the file")
+    workflow: WorkflowSpec = Field(description="what to start or schedule, with its Temporal options")
 
     @model_validator(mode="after")
     def _runner_needs(self) -> TaskSpec:

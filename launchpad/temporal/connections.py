@@ -18,7 +18,7 @@ from temporalio.api.workflowservice.v1 import (
     UpdateNamespaceRequest,
 )
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode, ServiceClient, TLSConfig
+from temporalio.service import HttpConnectProxyConfig, RPCError, RPCStatusCode, ServiceClient, TLSConfig
 
 from launchpad.config import NamespaceConfig, ServerConfig, TemporalioConfig
 from launchpad.errors import TemporalUnavailable
@@ -49,6 +49,12 @@ def tls_config(server: ServerConfig) -> TLSConfig | bool:
         client_cert=read(tls.client_cert),
         client_private_key=read(tls.client_key),
     )
+
+
+def proxy_config(server: ServerConfig) -> HttpConnectProxyConfig | None:
+    """The SDK's HTTP CONNECT proxy settings from the config's `proxy`; None connects directly."""
+    target = server.proxy_target
+    return None if target is None else HttpConnectProxyConfig(target_host=target[0], basic_auth=target[1])
 
 
 class Connections:
@@ -87,6 +93,7 @@ class Connections:
                     api_key=api_key,
                     tls=tls if tls or api_key is None else True,
                     connect_timeout=timedelta(seconds=self.connect_timeout),
+                    http_connect_proxy_config=proxy_config(server),
                 ),
                 self.connect_timeout,
             )

@@ -1,0 +1,1 @@
+"""@@name@@: a launchpad project."""
