@@ -9,9 +9,9 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, SecretStr, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
@@ -22,6 +22,16 @@ from launchpad.types import Duration
 DEFAULT_CONFIG_FILE = "launchpad_configs.yaml"
 DEFAULT_NAMESPACE = "default"
 AuthLevel = Literal["user", "super user"]
+
+
+def _web_address(value: str) -> str:
+    """Addresses the dashboard links to: http(s) only, never `javascript:` or a relative path."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
 
 
 class NamespaceConfig(StrictModel):
@@ -43,6 +53,9 @@ class ServerConfig(StrictModel):
     ip: str = "localhost"
     port: int = Field(default=7233, ge=1, le=65535)
     gui_port: int | None = Field(default=8233, ge=1, le=65535)
+    ui: WebAddress | None = Field(
+        default=None, description="the Temporal UI's address when it is not http://{ip}:{gui_port} (https, a proxy)"
+    )
     namespaces: list[NamespaceConfig] = empty_list()
     default_namespace: str | None = None
     tls: TlsConfig | None = None
@@ -55,6 +68,8 @@ class ServerConfig(StrictModel):
 
     @property
     def ui_url(self) -> str | None:
+        if self.ui:
+            return self.ui.rstrip("/")
         return f"http://{self.ip}:{self.gui_port}" if self.gui_port else None
 
     @property
@@ -192,6 +207,19 @@ class RepositoryConfig(StrictModel):
     token_env: str = "LAUNCHPAD_GIT_TOKEN"
     ssh_key_env: str = "LAUNCHPAD_GIT_SSH_KEY"
     cache_dir: str = ".launchpad/repo"
+    web_url: WebAddress | None = Field(
+        default=None,
+        description="commit links of the dashboard: a template with {sha} (https://github.com/org/repo/commit/{sha}),"
+        " or the repository's web address (/commit/{sha} is appended)",
+    )
+
+    def commit_url(self, sha: str) -> str | None:
+        """Where a browser shows a commit, when `web_url` is configured."""
+        if not self.web_url:
+            return None
+        if "{sha}" in self.web_url:
+            return self.web_url.replace("{sha}", sha)
+        return f"{self.web_url.rstrip('/')}/commit/{sha}"
 
 
 class ReconcilerConfig(StrictModel):
