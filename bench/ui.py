@@ -12,6 +12,9 @@ authentication on (the page reads the session cookie, the API the bearer header:
 `create_app`, called in this process through httpx's ASGI transport; the time counted is the
 server's only (from the ASGI call to its last message), measured around the app.
 
+A third side, not a target, renders every row anew on each request (the row cache emptied
+before it): what the page costs when every object changed since the last look.
+
 The sides take turns one request each; each reports the median and p90 of N requests after W
 uncounted ones, and its first request (the overview's renders every row and compiles its
 templates; later ones reuse the rows, see functions/ui/overview.py). The page is sent
@@ -39,6 +42,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from functions.app import create_app
+from functions.ui.overview import rendered_rows
 from functions.ui.session import SESSION_COOKIE
 from launchpad.auth.tokens import issue_token
 from launchpad.config import parse_config
@@ -141,9 +145,11 @@ async def run(count: int, n: int, warmup: int) -> bool:
         store.put_sync(last_sync())
         token, _ = issue_token(SECRET, "bench", ["user"], 3600)
         timed = Timed(app)
+        cookie = {"cookie": f"{SESSION_COOKIE}={token}"}
         sides = {
-            "overview (GET /ui)": ("/ui", {"cookie": f"{SESSION_COOKIE}={token}"}),
+            "overview (GET /ui)": ("/ui", cookie),
             "GET /sync/status": ("/sync/status", {"authorization": f"Bearer {token}"}),
+            "overview, rows anew": ("/ui?", cookie),  # every row rendered again: as if all had changed
         }
         times: dict[str, list[float]] = {side: [] for side in sides}
         sizes: dict[str, tuple[int, int]] = {}  # (as sent, uncompressed)
@@ -151,6 +157,8 @@ async def run(count: int, n: int, warmup: int) -> bool:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=timed), base_url="http://bench") as http:
             for i in range(warmup + n):
                 for side, (path, headers) in sides.items():
+                    if path == "/ui?":
+                        rendered_rows.clear()
                     answer = await http.get(path, headers=headers)
                     if answer.status_code != 200:
                         raise SystemExit(f"{path} answered {answer.status_code}: {answer.text[:300]}")

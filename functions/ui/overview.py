@@ -27,7 +27,6 @@ class KeptVersion:
     name: str
     revision: str
     commit_url: str | None
-    since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +80,7 @@ def file_problems(last: SyncView | None, objects: list[AppliedObject], links: Li
     problems = []
     for error in last.file_errors:
         file, revision = str(error.get("file", "")), str(error.get("revision") or last.revision or "")
-        kept = [
-            KeptVersion(o.kind, o.name, o.revision, links.commit(o.revision), o.updated_at)
-            for o in by_path.get(file, [])
-        ]
+        kept = [KeptVersion(o.kind, o.name, o.revision, links.commit(o.revision)) for o in by_path.get(file, [])]
         path, message = str(error.get("path", "")), str(error.get("message", ""))
         problems.append(FileProblem(file, path, message, revision, links.commit(revision), kept))
     return problems
@@ -117,16 +113,16 @@ def row(o: AppliedObject, links: Links) -> str:
 
 
 ROW_CACHE = 20_000  # rows kept across requests; all dropped at once when full
-_rows: dict[tuple[str | None, ...], str] = {}
+rendered_rows: dict[tuple[str | None, ...], str] = {}
 
 
 def cached_row(o: AppliedObject, links: Links) -> str:
     key = (links.key, o.kind, o.name, o.status, o.reason, o.revision, o.server, o.namespace, o.temporal_id)
-    html = _rows.get(key)
+    html = rendered_rows.get(key)
     if html is None:
-        if len(_rows) >= ROW_CACHE:
-            _rows.clear()
-        html = _rows[key] = row(o, links)
+        if len(rendered_rows) >= ROW_CACHE:
+            rendered_rows.clear()
+        html = rendered_rows[key] = row(o, links)
     return html
 
 
