@@ -300,3 +300,22 @@ async def test_a_script_in_a_description_is_shown_as_text_and_runs_nothing(dashb
     await page.wait_for_timeout(500)
     assert dialogs == []
     assert await page.locator("script:not([src])").count() == 0
+
+
+async def test_sync_history_and_plan_pages(dashboard: Any) -> None:
+    dash = await dashboard()
+    name = f"{dash.prefix}-planned"
+    path = f"deployments/tasks/{name}.yaml"
+    dash.commit({path: schedule_file(name, f"{name}-sched", "1h")})
+    first = await dash.sync()
+    dash.commit({path: schedule_file(name, f"{name}-sched", "3h")}, "every three hours")
+    page = await dash.login(target="/ui/plan")
+    change = page.locator("table").first.locator("tr", has_text=name)
+    await expect(change).to_contain_text("update")
+    await expect(change).to_contain_text("spec changed")
+
+    await page.get_by_role("link", name="Syncs").click()
+    record = page.locator(f"#sync-{first.id}")
+    await expect(record).to_contain_text("succeeded")
+    await expect(record.locator("tr", has_text=name)).to_contain_text("create")
+    await expect(record.locator("tr", has_text=name)).to_contain_text("ok, wrote")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
+from functions.app import create_app
 from functions.ui.deploy_form import DeployForm, form_for, leaf_paths, submitted, template_variables
 from functions.ui.links import Links, object_page
 from functions.ui.overview import overview, row
@@ -131,3 +135,31 @@ def test_submitted_values_are_yaml_and_empty_fields_are_left_out() -> None:
     assert form.args == {"who": "Ada", "timeout": ""} and form.overwrites[0] == ("workflow.args", "[40, 2]")
     with pytest.raises(SpecErrors, match="not a YAML value"):
         submitted(form, {"path.0": "workflow.args", "value.0": "[unclosed"}, "t.yaml")
+
+
+async def test_login_form_throttles_and_refuses_other_sites(tmp_path: Any) -> None:
+    """The form goes through the API's login: same answers, same throttling (no Temporal needed)."""
+    config = parse_config(
+        f"""
+        state: {{path: "{tmp_path}/state.db"}}
+        app: {{secret: unit-secret-0123456789abcdef0123}}
+        authenticator: {{base_users: [{{username: ada, password: right-password}}]}}
+        """,
+        "c.yaml",
+        env={},
+    )
+    app = create_app(config)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        assert (await http.get("/ui")).headers["location"] == "/ui/login?next=%2Fui"
+        form = {"username": "ada", "password": "right-password", "next": "/ui/syncs"}
+        other = await http.post("/ui/login", data=form, headers={"sec-fetch-site": "cross-site"})
+        assert other.status_code == 403 and "launchpad_session" not in other.headers.get("set-cookie", "")
+        ok = await http.post("/ui/login", data=form)
+        assert ok.status_code == 303 and ok.headers["location"] == "/ui/syncs"
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie and "Secure" not in cookie
+        http.cookies.clear()
+        answers = [(await http.post("/ui/login", data={**form, "password": "wrong"})).status_code for _ in range(6)]
+        assert answers == [401] * 5 + [429]
+        throttled = await http.post("/ui/login", data=form)
+        assert throttled.status_code == 429 and "too many failed logins" in throttled.text

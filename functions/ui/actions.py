@@ -5,7 +5,7 @@ Temporal handles) and answers with a redirect to a page that says what happened;
 deploy shows the form again, with what was typed and why.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Request
@@ -15,13 +15,15 @@ from starlette.datastructures import FormData
 from functions.errors import ApiError
 from functions.login import login
 from functions.routes.sync import start_sync
-from functions.ui.deploy_form import DeployForm, submitted
 from functions.ui.pages import safe_next
 from functions.ui.render import page
 from functions.ui.route import PageRoute, SuperUserForm, UserForm, problem
 from functions.ui.session import Viewer, clear_session, set_session
-from functions.ui.task_view import TaskView, task_view
 from launchpad.errors import LaunchpadError
+
+if TYPE_CHECKING:
+    from functions.ui.deploy_form import DeployForm
+    from functions.ui.task_view import TaskView
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 TaskName = Annotated[str, Path(max_length=128)]
@@ -80,6 +82,8 @@ def _page_of(name: str) -> str:
 async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response:
     """Deploy the task at the head with the form's template arguments and overwrites, or the
     version a history entry names (`ref`): through reconciler.deploy, as the API does."""
+    from functions.ui.deploy_form import DeployForm, submitted
+    from functions.ui.task_view import task_view
     from reconciler.deploy import deploy_task
 
     who, form = posted
@@ -102,12 +106,16 @@ async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response
     return done(_page_of(name), "deployed", action=result.action, workflow=result.workflow_id, run=result.run_id)
 
 
-def _refused(request: Request, who: Viewer, view: TaskView, form: DeployForm, status: int, message: str) -> Response:
+def _refused(
+    request: Request, who: Viewer, view: "TaskView", form: "DeployForm", status: int, message: str
+) -> Response:
     view.form = form if view.form else None
     return page(request, who, "task.html", status, view=view, error=f"Deploy refused: {message}")
 
 
-async def _handles(who: Viewer, name: str) -> TaskView:
+async def _handles(who: Viewer, name: str) -> "TaskView":
+    from functions.ui.task_view import task_view
+
     view = await task_view(who.svc, name)
     if view.server is None or view.namespace is None:
         raise ApiError(409, "not_deployable", f"task {name!r} has no workflow or schedule to act on")

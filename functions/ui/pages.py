@@ -1,4 +1,8 @@
-"""The dashboard's pages (GET): overview, tasks, one task, sync history, plan, login, static files."""
+"""The dashboard's pages (GET): overview, tasks, one task, sync history, plan, login, static files.
+
+What builds a page's content is imported by its route on first use: the API's other routes, and a
+Lambda cold start, do not pay for the dashboard beyond its route declarations.
+"""
 
 from collections import defaultdict
 from typing import Annotated
@@ -10,10 +14,8 @@ from functions.routes.sync import sync_plan
 from functions.routes.tasks import list_tasks
 from functions.security import Caller
 from functions.ui.links import Links
-from functions.ui.overview import overview, sync_view
 from functions.ui.render import page, static_response
 from functions.ui.route import Page, PageRoute
-from functions.ui.task_view import task_view
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 Filter = Annotated[str | None, Query(max_length=100)]
@@ -45,6 +47,8 @@ def safe_next(target: str | None) -> str:
 
 @router.get("", name="overview")
 async def overview_page(request: Request, who: Page, status: Filter = None, kind: Filter = None) -> Response:
+    from functions.ui.overview import overview
+
     store = who.svc.store
     view = overview(store.objects(), store.last_sync(), Links(who.svc.config), status or None, kind or None)
     return page(
@@ -68,12 +72,16 @@ async def tasks_page(request: Request, who: Page) -> Response:
 
 @router.get("/tasks/{name}")
 async def task_page(request: Request, who: Page, name: TaskName) -> Response:
+    from functions.ui.task_view import task_view
+
     view = await task_view(who.svc, name)
     return page(request, who, "task.html", view=view, notice=notice(request))
 
 
 @router.get("/syncs")
 async def syncs_page(request: Request, who: Page) -> Response:
+    from functions.ui.overview import sync_view
+
     links = Links(who.svc.config)
     syncs = [sync_view(record, links) for record in who.svc.store.syncs(limit=50)]
     return page(request, who, "syncs.html", syncs=syncs)

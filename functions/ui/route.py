@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
@@ -52,6 +53,8 @@ class PageRoute(APIRoute):
                 return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
             except (ApiError, LaunchpadError, RPCError) as exc:
                 return error_page(request, *problem(exc))
+            except RequestValidationError:  # a hand-made URL or form: a page says so, not JSON
+                return error_page(request, 422, "validation_error", "the request is invalid")
 
         return answer
 
