@@ -244,17 +244,38 @@ async def test_deploy_form_overwrite_starts_the_workflow_with_it(dashboard: Any)
     await expect(page.get_by_label("path 1")).to_have_value("workflow.no_such_key")
 
 
+def service_file(name: str, wid: str, args: str = "[1]") -> str:
+    """A deploy-on-start task whose workflow keeps running: no worker polls its queue."""
+    text = task_text(name, wid, args=args).replace(
+        "runner: WorkflowRunner", "runner: WorkflowRunner\ndeploy_on_server_start: true"
+    )
+    return text.replace(f"task_queue: {ENGINE_QUEUE}", "task_queue: nobody-polls-this")
+
+
+async def test_out_of_sync_object_shows_desired_against_live(dashboard: Any) -> None:
+    dash = await dashboard()
+    name = f"{dash.prefix}-keeper"
+    wid, path = f"{name}-wf", f"deployments/tasks/{name}.yaml"
+    dash.commit({path: service_file(name, wid, args="[1]")})
+    assert (await dash.sync()).status == "succeeded"
+    dash.commit({path: service_file(name, wid, args="[2]")}, "new argument")
+    await dash.sync()  # on_change: keep: the running workflow keeps its version
+    page = await dash.login()
+    row = (await object_rows(page))[name]
+    assert row[2] == "OutOfSync", row
+    await page.get_by_role("link", name=name, exact=True).click()
+    diff = page.locator("pre.diff").first
+    await expect(page.get_by_role("heading", name="Desired vs live")).to_be_visible()
+    await expect(diff).to_contain_text("-    args: [1]")
+    await expect(diff).to_contain_text("+    args: [2]")
+    assert (await started_input(dash, wid))["args"] == [1]  # what runs in Temporal is the old version
+
+
 async def test_user_sees_no_super_user_buttons_and_a_forged_post_is_refused(dashboard: Any) -> None:
     dash = await dashboard()
     name = f"{dash.prefix}-service"
     wid = f"{name}-wf"
-    text = task_text(name, wid, args="[1]").replace(
-        "runner: WorkflowRunner", "runner: WorkflowRunner\ndeploy_on_server_start: true"
-    )
-    text = text.replace("activity: one", "activity: one\n    start_to_close_timeout: 1m").replace(
-        f"task_queue: {ENGINE_QUEUE}", "task_queue: nobody-polls-this"
-    )
-    dash.commit({f"deployments/tasks/{name}.yaml": text})
+    dash.commit({f"deployments/tasks/{name}.yaml": service_file(name, wid)})
     assert (await dash.sync()).status == "succeeded"
 
     admin = await dash.login(target=f"/ui/tasks/{name}")
