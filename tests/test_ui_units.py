@@ -137,8 +137,8 @@ def test_submitted_values_are_yaml_and_empty_fields_are_left_out() -> None:
         submitted(form, {"path.0": "workflow.args", "value.0": "[unclosed"}, "t.yaml")
 
 
-async def test_login_form_throttles_and_refuses_other_sites(tmp_path: Any) -> None:
-    """The form goes through the API's login: same answers, same throttling (no Temporal needed)."""
+def app_with_login(tmp_path: Any) -> Any:
+    """The app with one user and nothing else: the login pages need no Temporal and no git."""
     config = parse_config(
         f"""
         state: {{path: "{tmp_path}/state.db"}}
@@ -148,7 +148,12 @@ async def test_login_form_throttles_and_refuses_other_sites(tmp_path: Any) -> No
         "c.yaml",
         env={},
     )
-    app = create_app(config)
+    return create_app(config)
+
+
+async def test_login_form_throttles_and_refuses_other_sites(tmp_path: Any) -> None:
+    """The form goes through the API's login: same answers, same throttling."""
+    app = app_with_login(tmp_path)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         assert (await http.get("/ui")).headers["location"] == "/ui/login?next=%2Fui"
         form = {"username": "ada", "password": "right-password", "next": "/ui/syncs"}
@@ -163,3 +168,10 @@ async def test_login_form_throttles_and_refuses_other_sites(tmp_path: Any) -> No
         assert answers == [401] * 5 + [429]
         throttled = await http.post("/ui/login", data=form)
         assert throttled.status_code == 429 and "too many failed logins" in throttled.text
+
+
+async def test_session_cookie_is_secure_over_https(tmp_path: Any) -> None:
+    transport = httpx.ASGITransport(app=app_with_login(tmp_path))
+    async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
+        ok = await http.post("/ui/login", data={"username": "ada", "password": "right-password"})
+        assert ok.status_code == 303 and "Secure" in ok.headers["set-cookie"]
