@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
-from functions import errors
+from functions import errors, ui
 from functions.routes import auth, misc, servers, sync, tasks, temporal, webhooks
 from functions.services import Services
 from launchpad import __version__
@@ -41,6 +41,7 @@ def create_app(
         webhooks.router,
         misc.health,
         misc.users,
+        ui.router,
     ):
         app.include_router(router)
     if app.state.services.users is None:

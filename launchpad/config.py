@@ -10,10 +10,10 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
@@ -24,6 +24,16 @@ from launchpad.types import Duration
 DEFAULT_CONFIG_FILE = "launchpad_configs.yaml"
 DEFAULT_NAMESPACE = "default"
 AuthLevel = Literal["user", "super user"]
+
+
+def _web_address(value: str) -> str:
+    """Addresses the dashboard links to: http(s) only, never `javascript:` or a relative path."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
 
 
 class NamespaceConfig(StrictModel):
@@ -73,6 +83,9 @@ class ServerConfig(StrictModel):
     gui_port: int | None = Field(
         default=8233, ge=1, le=65535, description="the Temporal UI's port, for links (dev server 8233, compose 8080)"
     )
+    ui: WebAddress | None = Field(
+        default=None, description="the Temporal UI's address when it is not http://{ip}:{gui_port} (https, a proxy)"
+    )
     namespaces: list[NamespaceConfig] = empty_list("namespaces registered at start; `default` always exists")
     default_namespace: str | None = Field(
         default=None, description="the namespace of tasks that name none; unset: the first listed, else `default`"
@@ -108,6 +121,8 @@ class ServerConfig(StrictModel):
 
     @property
     def ui_url(self) -> str | None:
+        if self.ui:
+            return self.ui.rstrip("/")
         return f"http://{self.ip}:{self.gui_port}" if self.gui_port else None
 
     @property
@@ -277,6 +292,19 @@ class RepositoryConfig(StrictModel):
     cache_dir: str = Field(
         default=".launchpad/repo", description="where the repository is cloned, relative to the configuration file"
     )
+    web_url: WebAddress | None = Field(
+        default=None,
+        description="commit links of the dashboard: a template with {sha} (https://github.com/org/repo/commit/{sha}),"
+        " or the repository's web address (/commit/{sha} is appended)",
+    )
+
+    def commit_url(self, sha: str) -> str | None:
+        """Where a browser shows a commit, when `web_url` is configured."""
+        if not self.web_url:
+            return None
+        if "{sha}" in self.web_url:
+            return self.web_url.replace("{sha}", sha)
+        return f"{self.web_url.rstrip('/')}/commit/{sha}"
 
 
 class ReconcilerConfig(StrictModel):

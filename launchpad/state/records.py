@@ -74,11 +74,9 @@ class AppliedObject:
     server: str | None = None
     namespace: str | None = None
     temporal_id: str | None = None  # schedule id or workflow id
-    # schedules: canonical fingerprints of what launchpad wrote, in the server's form (see
-    # launchpad.temporal.schedules): `fingerprint` of the spec (what a listing shows), `full` of
-    # spec, action and policies (what a describe shows); None when unknown until described
+    # a schedule's spec as launchpad wrote it, in the server's form (launchpad.temporal.schedules
+    # `fingerprint`): a drift scan compares the listing with it; None until known
     fingerprint: str | None = None
-    full: str | None = None
     status: SyncStatus = SyncStatus.SYNCED
     reason: str = ""
     error: str | None = None  # the last apply failed: retried by the next sync

@@ -1,0 +1,154 @@
+"""The dashboard's forms (POST): log in and out, sync, deploy, schedule and workflow controls.
+
+Each calls what the API calls (functions.login, the sync trigger, reconciler.deploy, the
+Temporal handles) and answers with a redirect to a page that says what happened; a refused
+deploy shows the form again, with what was typed and why.
+"""
+
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from functions.errors import ApiError
+from functions.login import login
+from functions.routes.sync import start_sync
+from functions.ui.pages import safe_next
+from functions.ui.render import page
+from functions.ui.route import PageRoute, SuperUserForm, UserForm, problem
+from functions.ui.session import Viewer, clear_session, set_session
+from launchpad.errors import LaunchpadError
+
+if TYPE_CHECKING:
+    from functions.ui.deploy_form import DeployForm
+    from functions.ui.task_view import TaskView
+
+router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
+TaskName = Annotated[str, Path(max_length=128)]
+ScheduleOperation = Annotated[str, Path(pattern="^(pause|unpause|trigger)$")]
+WorkflowOperation = Annotated[str, Path(pattern="^(cancel|terminate)$")]
+
+
+def done(target: str, code: str, **values: str | None) -> RedirectResponse:
+    query = urlencode({"done": code, **{k: v for k, v in values.items() if v}})
+    return RedirectResponse(f"{target}?{query}", status_code=303)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+@router.post("/login")
+async def login_form(request: Request) -> Response:
+    svc = request.app.state.services
+    if svc.users is None:
+        return RedirectResponse("/ui", status_code=303)
+    if request.headers.get("sec-fetch-site") == "cross-site":  # login CSRF: no session to bind a token to yet
+        raise ApiError(403, "forbidden", "a login form must come from this site")
+    form = await request.form()
+    username, target = _field(form, "username"), safe_next(_field(form, "next"))
+    client = request.client.host if request.client else "unknown"
+    try:
+        token, max_age = await login(svc, username, _field(form, "password"), client)
+    except ApiError as exc:
+        return page(request, None, "login.html", exc.status, next=target, username=username, error=exc.message)
+    response = RedirectResponse(target, status_code=303)
+    set_session(request, response, token, max_age)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, posted: UserForm) -> Response:
+    response = RedirectResponse("/ui/login", status_code=303)
+    clear_session(request, response)
+    return response
+
+
+@router.post("/sync")
+async def sync_now(posted: UserForm) -> Response:
+    who, _ = posted
+    sync_id = await start_sync(who.svc, f"ui: {who.who.sub}")
+    return done("/ui", "sync_started", id=sync_id) if sync_id else done("/ui", "sync_queued")
+
+
+def _page_of(name: str) -> str:
+    return f"/ui/tasks/{quote(name, safe='')}"
+
+
+@router.post("/tasks/{name}/deploy")
+async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response:
+    """Deploy the task at the head with the form's template arguments and overwrites, or the
+    version a history entry names (`ref`): through reconciler.deploy, as the API does."""
+    from functions.ui.deploy_form import DeployForm, submitted
+    from functions.ui.task_view import task_view
+    from reconciler.deploy import deploy_task
+
+    who, form = posted
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    view = await task_view(who.svc, name)
+    typed = view.form or DeployForm()
+    try:
+        args, overwrite = submitted(typed, fields, view.path)
+        result = await deploy_task(
+            who.svc.reconciler,
+            name,
+            ref=fields.get("ref") or None,
+            template_args=args or None,
+            overwrite=overwrite or None,
+            fetch=False,
+        )
+    except LaunchpadError as exc:
+        status, _, message = problem(exc)
+        return _refused(request, who, view, typed, status, message)
+    return done(_page_of(name), "deployed", action=result.action, workflow=result.workflow_id, run=result.run_id)
+
+
+def _refused(
+    request: Request, who: Viewer, view: "TaskView", form: "DeployForm", status: int, message: str
+) -> Response:
+    view.form = form if view.form else None
+    return page(request, who, "task.html", status, view=view, error=f"Deploy refused: {message}")
+
+
+async def _handles(who: Viewer, name: str) -> "TaskView":
+    from functions.ui.task_view import task_view
+
+    view = await task_view(who.svc, name)
+    if view.server is None or view.namespace is None:
+        raise ApiError(409, "not_deployable", f"task {name!r} has no workflow or schedule to act on")
+    return view
+
+
+@router.post("/tasks/{name}/schedule/{operation}")
+async def schedule_operation(posted: UserForm, name: TaskName, operation: ScheduleOperation) -> Response:
+    """Pause, unpause or trigger the task's schedule (user level, as in the API)."""
+    who, _ = posted
+    view = await _handles(who, name)
+    if not view.schedule_id:
+        raise ApiError(409, "not_a_schedule", f"task {name!r} is not a schedule")
+    client = await who.svc.connections.client(view.server, view.namespace)
+    handle = client.get_schedule_handle(view.schedule_id)
+    if operation == "pause":
+        await handle.pause(note=f"paused through the launchpad dashboard by {who.who.sub}")
+    elif operation == "unpause":
+        await handle.unpause(note=f"unpaused through the launchpad dashboard by {who.who.sub}")
+    else:
+        await handle.trigger()
+    return done(_page_of(name), {"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}[operation])
+
+
+@router.post("/tasks/{name}/workflow/{operation}")
+async def workflow_operation(posted: SuperUserForm, name: TaskName, operation: WorkflowOperation) -> Response:
+    """Cancel or terminate the task's workflow (super users, as in the API)."""
+    who, _ = posted
+    view = await _handles(who, name)
+    client = await who.svc.connections.client(view.server, view.namespace)
+    handle = client.get_workflow_handle(view.workflow_id or "")
+    if operation == "cancel":
+        await handle.cancel()
+        return done(_page_of(name), "cancelled")
+    await handle.terminate(f"terminated through the launchpad dashboard by {who.who.sub}")
+    return done(_page_of(name), "terminated")

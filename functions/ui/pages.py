@@ -1,0 +1,107 @@
+"""The dashboard's pages (GET): overview, tasks, one task, sync history, plan, login, static files.
+
+What builds a page's content is imported by its route on first use: the API's other routes, and a
+Lambda cold start, do not pay for the dashboard beyond its route declarations.
+"""
+
+from collections import defaultdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from functions.routes.sync import sync_plan
+from functions.routes.tasks import list_tasks
+from functions.security import Caller
+from functions.ui.links import Links
+from functions.ui.render import page, static_response
+from functions.ui.route import Page, PageRoute
+
+router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
+Filter = Annotated[str | None, Query(max_length=100)]
+TaskName = Annotated[str, Path(max_length=128)]
+
+NOTICES = {  # what an action did, shown on the page it redirects to (values are escaped)
+    "sync_started": "Sync {id} started.",
+    "sync_queued": "A sync is running; one more will follow it.",
+    "deployed": "Deployed ({action}): workflow {workflow} run {run}.",
+    "paused": "Schedule paused.",
+    "unpaused": "Schedule unpaused.",
+    "triggered": "Schedule triggered: a run starts now.",
+    "cancelled": "Cancellation requested.",
+    "terminated": "Workflow terminated.",
+}
+
+
+def notice(request: Request) -> str | None:
+    template = NOTICES.get(request.query_params.get("done", ""))
+    return template.format_map(defaultdict(str, request.query_params)) if template else None
+
+
+def safe_next(target: str | None) -> str:
+    """Only a dashboard page: never another site (`//host`, `/\\host`) after the login."""
+    if target and target.startswith("/ui") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return "/ui"
+
+
+@router.get("", name="overview")
+async def overview_page(request: Request, who: Page, status: Filter = None, kind: Filter = None) -> Response:
+    from functions.ui.overview import overview
+
+    store = who.svc.store
+    view = overview(store.objects(), store.last_sync(), Links(who.svc.config), status or None, kind or None)
+    return page(
+        request,
+        who,
+        "overview.html",
+        view=view,
+        status=status,
+        kind=kind,
+        filtered=bool(status or kind),
+        notice=notice(request),
+    )
+
+
+@router.get("/tasks")
+async def tasks_page(request: Request, who: Page) -> Response:
+    tasks = await list_tasks(Caller(who.who, who.svc))
+    status = {o.name: o.status for o in who.svc.store.objects() if o.kind in ("schedule", "task")}
+    return page(request, who, "tasks.html", tasks=tasks, status=status)
+
+
+@router.get("/tasks/{name}")
+async def task_page(request: Request, who: Page, name: TaskName) -> Response:
+    from functions.ui.task_view import task_view
+
+    view = await task_view(who.svc, name)
+    return page(request, who, "task.html", view=view, notice=notice(request))
+
+
+@router.get("/syncs")
+async def syncs_page(request: Request, who: Page) -> Response:
+    from functions.ui.overview import sync_view
+
+    links = Links(who.svc.config)
+    syncs = [sync_view(record, links) for record in who.svc.store.syncs(limit=50)]
+    return page(request, who, "syncs.html", syncs=syncs)
+
+
+@router.get("/plan")
+async def plan_page(request: Request, who: Page) -> Response:
+    plan = await sync_plan(Caller(who.who, who.svc))
+    return page(request, who, "plan.html", plan=plan, commit_url=Links(who.svc.config).commit(plan["revision"]))
+
+
+@router.get("/login")
+async def login_page(
+    request: Request, next_page: Annotated[str | None, Query(alias="next", max_length=2000)] = None
+) -> Response:
+    if request.app.state.services.users is None:
+        return RedirectResponse("/ui", status_code=303)
+    return page(request, None, "login.html", next=safe_next(next_page), username="")
+
+
+@router.get("/static/{name}")
+async def static(name: Annotated[str, Path(max_length=100)]) -> Response:
+    return static_response(name)
