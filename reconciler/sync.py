@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -145,6 +145,9 @@ class Reconciler:
         self.registry = Registry.builtin()
         self.workers = workers
         self.instance = config.instance
+        # called with each finished sync (its plan holds each object's previous record); an
+        # observer's failure is logged and never fails the sync
+        self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []
         self._code_hash: str | None = None
         self._code_revision: str | None = None  # the revision whose code is loaded (deploys ask per call)
         self._documents: dict[str, TaskDocument] = {}
@@ -323,6 +326,7 @@ class Reconciler:
                 result = SyncResult(record.id, status, head, errors=list(meta.errors), message="up to date")
                 if poll:
                     result.id = ""
+                    await self._observe(result)
                     return result
                 return await self._finish(record, result)
             record.revision, record.drift_scan = head, complete
@@ -379,7 +383,15 @@ class Reconciler:
         record.message = result.message
         await call(self.store, self.store.put_sync, record)
         log.info("sync %s %s at %s", record.id, record.status, (record.revision or "?")[:12])
+        await self._observe(result)
         return result
+
+    async def _observe(self, result: SyncResult) -> None:
+        for observer in self.observers:
+            try:
+                await observer(result)
+            except Exception:
+                log.exception("a sync observer failed")
 
     async def watch(
         self,
