@@ -307,6 +307,14 @@ class RepositoryConfig(StrictModel):
         return f"{self.web_url.rstrip('/')}/commit/{sha}"
 
 
+class ScopeConfig(StrictModel):
+    """A part of the managed set that a reconciler of its own syncs (`launchpad reconcile --scope NAME`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", description="the scope's name (its lease's)")
+    folders: list[str] = empty_list("only the task and worker files under these folders of the repository")
+    namespaces: list[str] = empty_list("only the objects on these namespaces (`namespace` or `server/namespace`)")
+
+
 class ReconcilerConfig(StrictModel):
     """How syncs behave (Argo CD's names where they exist)."""
 
@@ -326,6 +334,9 @@ class ReconcilerConfig(StrictModel):
         max_length=100,
         description="the name this launchpad marks its objects with in Temporal; launchpads that share a "
         "namespace must have different names (default: derived from the repository's url and branch)",
+    )
+    scopes: list[ScopeConfig] = empty_list(
+        "parts of the managed set that reconcilers of their own sync, each with its own lease (docs/scaling.md)"
     )
     drift_interval: Duration = Field(
         default=timedelta(minutes=3),

@@ -27,7 +27,7 @@ from launchpad.state.sqlite import SqliteStateStore
 from reconciler.deploy import deploy_task
 from reconciler.plan import Action, Plan
 from reconciler.status import status_report
-from reconciler.sync import Reconciler, Scope, SyncResult
+from reconciler.sync import LEASE, Reconciler, Scope, SyncResult
 
 if TYPE_CHECKING:
     from launchpad.temporal.workers import WorkerSet
@@ -35,8 +35,26 @@ if TYPE_CHECKING:
 STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red", "Missing": "red"}
 
 
-def reconciler_for(cfg: Config) -> Reconciler:
-    return Reconciler(cfg.resolve_secrets(), open_store(cfg))
+ScopeOption = Annotated[
+    str | None, typer.Option("--scope", help="only this scope of reconciler.scopes (its own lease and history)")
+]
+
+
+def scope_or_exit(cfg: Config, scope: str | None) -> Scope | None:
+    try:
+        return Scope.named(cfg, scope) if scope else None
+    except LaunchpadError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+
+
+def lease_key(cfg: Config, scope: str | None) -> str:
+    chosen = scope_or_exit(cfg, scope)
+    return f"{LEASE}:{chosen.name}" if chosen else LEASE
+
+
+def reconciler_for(cfg: Config, scope: str | None = None) -> Reconciler:
+    return Reconciler(cfg.resolve_secrets(), open_store(cfg), scope=scope_or_exit(cfg, scope))
 
 
 def run(coro: Any) -> Any:
@@ -80,9 +98,11 @@ def print_plan(plan: Plan) -> None:
         err_console.print(f"[red]refused:[/red] {escape(plan.refused)}")
 
 
-def plan(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def plan(
+    config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False, scope: ScopeOption = None
+) -> None:
     """Show what a sync would do, and why (a dry run)."""
-    computed, _ = run(reconciler_for(config_or_exit(config)).plan())
+    computed, _ = run(reconciler_for(config_or_exit(config), scope).plan())
     if as_json:
         print(json.dumps(computed.as_dict(), indent=2))
     else:
@@ -122,6 +142,7 @@ def reconcile(
         bool, typer.Option("--hard", help="compare every object with Temporal now (a drift scan), not only changes")
     ] = False,
     interval: Annotated[float | None, typer.Option(help="seconds between syncs (default: polling_interval)")] = None,
+    scope: ScopeOption = None,
 ) -> None:
     """Make Temporal match the repository.
 
@@ -129,7 +150,7 @@ def reconcile(
     are broken, their last good version kept); 4 refused (it would delete every managed object);
     75 not run (another sync holds the lease)."""
     cfg = config_or_exit(config)
-    reconciler = reconciler_for(cfg)
+    reconciler = reconciler_for(cfg, scope)
     if not watch:
         result = run(reconciler.sync("cli", hard=hard, poll=True))
         print_sync(result)
@@ -149,11 +170,14 @@ def reconcile(
     run(loop())
 
 
-def status(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(
+    config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False, scope: ScopeOption = None
+) -> None:
     """Per object: Synced / OutOfSync / Degraded / Missing, with the reason and the revision; the
     last sync, the broken files and when Temporal was last compared in full."""
-    store = open_store(config_or_exit(config))
-    report = status_report(store)
+    cfg = config_or_exit(config)
+    store = open_store(cfg)
+    report = status_report(store, lease_key(cfg, scope))
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return

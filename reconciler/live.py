@@ -17,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.memo import Owner, owner
+from launchpad.temporal.memo import MARKER, Owner, owner
 from launchpad.temporal.schedules import fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
@@ -35,6 +35,7 @@ class LiveWorkflow:
     workflow_id: str
     running: bool
     owner: Owner | None = None
+    version: str | None = None  # the file blob its marker names
 
 
 @dataclass
@@ -100,10 +101,13 @@ async def describe_workflow(connections: Connections, target: Target, workflow_i
         if exc.status == RPCStatusCode.NOT_FOUND:
             return LiveWorkflow(workflow_id, running=False)
         raise
+    memo = await described.memo()
+    marker = memo.get(MARKER) if isinstance(memo, dict) else None
     return LiveWorkflow(
         workflow_id,
         running=described.status == WorkflowExecutionStatus.RUNNING,
-        owner=owner(await described.memo()),
+        owner=owner(memo),
+        version=str(marker["version"]) if isinstance(marker, dict) and marker.get("version") else None,
     )
 
 

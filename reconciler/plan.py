@@ -196,8 +196,8 @@ def _task(obj: DesiredObject, prev: AppliedObject | None, live: Live, target: Ta
         return PlanItem(obj.kind, obj.name, Action.START, "not running", status=status)
     if prev is not None and prev.spec_hash == obj.spec_hash and prev.kind == obj.kind:
         return PlanItem(obj.kind, obj.name, Action.NOOP, "running at the current version", status=status)
-    if prev is None and found.owner is not None and found.owner.is_(obj.name, instance):
-        return PlanItem(obj.kind, obj.name, Action.NOOP, "running; adopted", status=status)
+    if prev is None and found.owner is not None and found.owner.is_(obj.name, instance) and found.version == obj.blob:
+        return PlanItem(obj.kind, obj.name, Action.NOOP, "running this version; adopted", status=status)
     if obj.on_change == "restart":
         return PlanItem(obj.kind, obj.name, Action.RESTART, "file changed while running (on_change: restart)")
     return PlanItem(

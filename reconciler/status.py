@@ -9,9 +9,9 @@ from launchpad.state.store import StateStore
 from reconciler.sync import LEASE
 
 
-def status_report(store: StateStore) -> dict[str, Any]:
+def status_report(store: StateStore, scope: str = LEASE) -> dict[str, Any]:
     """What `status --json` prints (and `GET /sync/status` answers): objects, last sync, broken files."""
-    meta = store.meta(LEASE)
+    meta = store.meta(scope)
     last = store.last_sync()
     return {
         "objects": [asdict(o) for o in store.objects()],

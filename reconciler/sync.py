@@ -42,7 +42,7 @@ from launchpad.state.records import (
 from launchpad.state.store import StateStore, call
 from launchpad.temporal.connections import Connections
 from reconciler.apply import Applier, Recorder
-from reconciler.desired import DesiredState, code_hash, load_desired, stem
+from reconciler.desired import DesiredObject, DesiredState, code_hash, load_desired, stem
 from reconciler.lease import Lease, acquire
 from reconciler.live import Live, Target, look, scan
 from reconciler.plan import MANAGED_IN_TEMPORAL, Action, Plan, make_plan
@@ -65,18 +65,41 @@ class SyncRunning(LaunchpadError):
 
 @dataclass(frozen=True)
 class Scope:
-    """What a reconciler manages when not everything: some kinds, and only these names if given."""
+    """What a reconciler manages when not everything: some kinds, only these names, only the files
+    under these folders, only the objects on these namespaces (`ns` or `server/ns`) — each filter
+    applies when given. A named scope has a lease, a sync history position and an instance name of
+    its own (`<instance>/<name>`), so several reconcilers share one repository and state store
+    without touching each other's objects (docs/scaling.md)."""
 
-    kinds: frozenset[Kind]
+    kinds: frozenset[Kind] = frozenset(Kind)
     names: frozenset[str] = frozenset()
+    folders: tuple[str, ...] = ()
+    namespaces: frozenset[str] = frozenset()
+    name: str = ""
 
-    def manages(self, kind: Kind, name: str) -> bool:
-        return kind in self.kinds and (not self.names or name in self.names)
+    def manages(self, kind: Kind, name: str, path: str, target: Target) -> bool:
+        return (
+            kind in self.kinds
+            and (not self.names or name in self.names)
+            and (not self.folders or under(path, list(self.folders)))
+            and (not self.namespaces or target[1] in self.namespaces or f"{target[0]}/{target[1]}" in self.namespaces)
+        )
 
-    def folders(self, config: Config) -> list[str]:
-        """Only these are read: a scope of workers never parses a task file."""
+    def read(self, config: Config) -> list[str]:
+        """The folders a sync reads: a scope of workers never parses a task file."""
+        if self.folders:
+            return list(self.folders)
         tasks = [config.tasks_dir] if self.kinds - {Kind.WORKER} else []
         return tasks + ([config.workers_dir] if Kind.WORKER in self.kinds else [])
+
+    @classmethod
+    def named(cls, config: Config, name: str) -> Scope:
+        """A scope of the configuration (`reconciler.scopes`)."""
+        for scope in config.reconciler.scopes:
+            if scope.name == name:
+                return cls(folders=tuple(scope.folders), namespaces=frozenset(scope.namespaces), name=scope.name)
+        known = ", ".join(s.name for s in config.reconciler.scopes) or "none"
+        raise LaunchpadError(f"no scope {name!r} in reconciler.scopes (configured: {known})")
 
 
 @dataclass
@@ -138,13 +161,14 @@ class Reconciler:
         following the repository manages its workers and nothing else."""
         self.config = config
         self.scope = scope
-        self.store = store
+        self.store = store.scoped(scope.name) if scope and scope.name else store
         self.connections = connections or Connections(config.temporalio)
         self.source = source or source_for(config)
         self.env = env
         self.registry = Registry.builtin()
         self.workers = workers
-        self.instance = config.instance
+        self.instance = f"{config.instance}/{scope.name}" if scope and scope.name else config.instance
+        self.lease_key = f"{LEASE}:{scope.name}" if scope and scope.name else LEASE  # also the meta's key
         # called with each finished sync (its plan holds each object's previous record); an
         # observer's failure is logged and never fails the sync
         self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []
@@ -165,11 +189,17 @@ class Reconciler:
         target, ns = self.config.temporalio.resolve(server, namespace)
         return (target.name, ns)
 
-    def _manages(self, kind: Kind, name: str) -> bool:
-        return self.scope is None or self.scope.manages(kind, name)
+    def _manages(self, obj: AppliedObject | DesiredObject) -> bool:
+        if self.scope is None:
+            return True
+        try:
+            target = self.resolve(obj.server, obj.namespace)
+        except LaunchpadError:  # a server or namespace the config does not know: the plan reports it
+            target = (obj.server or "", obj.namespace or "")
+        return self.scope.manages(obj.kind, obj.name, obj.path, target)
 
     def _folders(self) -> list[str]:
-        return self.scope.folders(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
+        return self.scope.read(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
 
     def load_code(self, revision: str, code: str | None = None) -> None:
         """Users' code comes from the repository at the synced (or deployed) revision."""
@@ -188,7 +218,7 @@ class Reconciler:
     async def plan(self, revision: str | None = None, *, hard: bool = True) -> tuple[Plan, DesiredState]:
         """A dry run: what a sync would do now (by default with a drift scan), without writing."""
         head = revision if revision else await asyncio.to_thread(self.source.fetch)
-        meta = await call(self.store, self.store.meta, LEASE)
+        meta = await call(self.store, self.store.meta, self.lease_key)
         return await self._plan(head, meta, complete=hard)
 
     async def _plan(self, head: str, meta: SyncMeta, *, complete: bool) -> tuple[Plan, DesiredState]:
@@ -197,7 +227,7 @@ class Reconciler:
             refresh = False  # history was rewritten, or the cache is new: compare everything
         if refresh:
             return await self._refresh(head, meta)
-        applied = [o for o in await call(self.store, self.store.objects) if self._manages(o.kind, o.name)]
+        applied = [o for o in await call(self.store, self.store.objects) if self._manages(o)]
         files = await asyncio.to_thread(self.source.files, head, self._folders())
         code = await asyncio.to_thread(code_hash, self.source, head, self.config)
         desired = await self._desired(head, files, applied, code)
@@ -218,7 +248,7 @@ class Reconciler:
                 files += list(await asyncio.to_thread(self.source.files, head, [self.config.workers_dir]))
         names = {stem(p) for p in files}
         found = await call(self.store, self.store.objects_named, names) if names else []
-        applied = [o for o in found if self._manages(o.kind, o.name)]
+        applied = [o for o in found if self._manages(o)]
         blobs = await asyncio.to_thread(self.source.blobs, head, sorted({*files, *(o.path for o in applied)}))
         desired = await self._desired(head, blobs, applied, code)
         places = [(o.kind, o.server, o.namespace, o.temporal_id) for o in desired.objects.values()]
@@ -239,7 +269,7 @@ class Reconciler:
         self, head: str, files: Mapping[str, str], applied: list[AppliedObject], code: str
     ) -> DesiredState:
         desired = await asyncio.to_thread(load_desired, self.source, head, files, applied, code, self.env)
-        desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(*key)}
+        desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(obj)}
         await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)
         return desired
 
@@ -270,7 +300,7 @@ class Reconciler:
 
     async def lease(self) -> Lease | None:
         """The sync lease, or None when another sync holds it (it then runs one follow-up)."""
-        return await acquire(self.store, LEASE, self.config.reconciler.lock_ttl.total_seconds())
+        return await acquire(self.store, self.lease_key, self.config.reconciler.lock_ttl.total_seconds())
 
     @contextlib.asynccontextmanager
     async def locked(self, trigger: str) -> AsyncIterator[Lease]:

@@ -22,6 +22,14 @@ from launchpad.temporal.workers import WorkerSet
 from tests.helpers import config_for
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--convergence-long",
+        action="store_true",
+        help="run the long profile of the model-based convergence test (200 sequences)",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs the dev server carries the `temporal` marker, so that
     `pytest -m "not temporal"` runs the pure suite; those that use the session's server are

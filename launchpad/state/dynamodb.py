@@ -3,6 +3,7 @@
 Items, by key:
 
     pk="objects"            sk="<kind>#<name>"             data (JSON of an AppliedObject)
+    pk="objects#<scope>"    sk="<kind>#<name>"             the same, for a reconciler scope
     pk="syncs"              sk="<started_at>#<id>"         data (JSON of a SyncRecord; dataz: zlib, when large)
     pk="lock#<scope>"       sk="lock"                      holder, expires_at (epoch s), followup (bool),
                                                            meta (JSON of the scope's SyncMeta)
@@ -33,6 +34,7 @@ and the functions need dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query,
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import zlib
@@ -174,13 +176,19 @@ class DynamoStateStore(StateStore):
     def __init__(self, table: str = DEFAULT_STATE_TABLE, db: Any = None) -> None:
         self.table = table
         self._db = db or client()
+        self._objects = "objects"
+
+    def scoped(self, scope: str) -> DynamoStateStore:
+        view = copy.copy(self)
+        view._objects = f"objects#{scope}"
+        return view
 
     # objects
     def objects(self) -> list[AppliedObject]:
-        return sorted((load_object(item["data"]) for item in query(self._db, self.table, "objects")), key=_key)
+        return sorted((load_object(item["data"]) for item in query(self._db, self.table, self._objects)), key=_key)
 
     def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
-        keys = [encode({"pk": "objects", "sk": f"{kind}#{name}"}) for name in sorted(set(names)) for kind in Kind]
+        keys = [encode({"pk": self._objects, "sk": f"{kind}#{name}"}) for name in sorted(set(names)) for kind in Kind]
         out = []
         for start in range(0, len(keys), BATCH_GET_KEYS):
             pending: dict[str, Any] = {
@@ -198,7 +206,7 @@ class DynamoStateStore(StateStore):
             args: dict[str, Any] = {
                 "TableName": self.table,
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
-                "ExpressionAttributeValues": encode({":pk": "objects", ":kind": f"{kind}#"}),
+                "ExpressionAttributeValues": encode({":pk": self._objects, ":kind": f"{kind}#"}),
                 "Select": "COUNT",
                 "ConsistentRead": True,
             }
@@ -215,12 +223,12 @@ class DynamoStateStore(StateStore):
         with batch_writer(self._db, self.table) as batch:
             for obj in objs:
                 obj.updated_at = now
-                batch.put_item(Item=encode({"pk": "objects", "sk": f"{obj.kind}#{obj.name}", "data": dump(obj)}))
+                batch.put_item(Item=encode({"pk": self._objects, "sk": f"{obj.kind}#{obj.name}", "data": dump(obj)}))
 
     def delete_objects(self, keys: Collection[tuple[Kind, str]]) -> None:
         with batch_writer(self._db, self.table) as batch:
             for kind, name in keys:
-                batch.delete_item(Key=encode({"pk": "objects", "sk": f"{kind}#{name}"}))
+                batch.delete_item(Key=encode({"pk": self._objects, "sk": f"{kind}#{name}"}))
 
     # syncs: the sort key starts with the start time, so a reverse query is newest first
     def put_sync(self, record: SyncRecord) -> None:

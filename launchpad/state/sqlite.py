@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import threading
 import time
@@ -18,9 +19,6 @@ DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
 CHUNK = 500  # parameters per `IN (...)`: well under SQLite's limit
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS objects (
-    kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name));
-CREATE INDEX IF NOT EXISTS objects_by_name ON objects (name);
 CREATE TABLE IF NOT EXISTS syncs (
     id TEXT PRIMARY KEY, started_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
@@ -43,6 +41,22 @@ class SqliteStateStore(StateStore):
         if "meta" not in columns:  # a store written before the lease held the scope's meta
             self._db.execute("ALTER TABLE locks ADD COLUMN meta TEXT")
         self._mutex = threading.Lock()
+        self._objects = self._table("objects")
+
+    def _table(self, name: str) -> str:
+        """The objects table of a scope (the default scope's is `objects`), created on first use."""
+        self._db.executescript(
+            f'CREATE TABLE IF NOT EXISTS "{name}" ('
+            "kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name));"
+            f'CREATE INDEX IF NOT EXISTS "{name}_by_name" ON "{name}" (name);'
+        )
+        return f'"{name}"'
+
+    def scoped(self, scope: str) -> SqliteStateStore:
+        view = copy.copy(self)
+        with self._mutex:
+            view._objects = self._table(f"objects:{scope}")
+        return view
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._mutex:
@@ -63,7 +77,9 @@ class SqliteStateStore(StateStore):
 
     # objects
     def objects(self) -> list[AppliedObject]:
-        return [load_object(str(data)) for (data,) in self._run("SELECT data FROM objects ORDER BY kind, name")]
+        return [
+            load_object(str(data)) for (data,) in self._run(f"SELECT data FROM {self._objects} ORDER BY kind, name")
+        ]
 
     def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
         wanted = sorted(set(names))
@@ -71,13 +87,13 @@ class SqliteStateStore(StateStore):
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._run(f"SELECT data FROM objects WHERE name IN ({marks})", tuple(chunk))
+            rows = self._run(f"SELECT data FROM {self._objects} WHERE name IN ({marks})", tuple(chunk))
             out += [load_object(str(data)) for (data,) in rows]
         return sorted(out, key=lambda o: o.key)
 
     def count_objects(self, kinds: Collection[Kind]) -> int:
         marks = ",".join("?" * len(kinds))
-        return int(str(self._run(f"SELECT COUNT(*) FROM objects WHERE kind IN ({marks})", tuple(kinds))[0][0]))
+        return int(str(self._run(f"SELECT COUNT(*) FROM {self._objects} WHERE kind IN ({marks})", tuple(kinds))[0][0]))
 
     def put_objects(self, objs: list[AppliedObject]) -> None:
         now = datetime.now(UTC)
@@ -85,11 +101,11 @@ class SqliteStateStore(StateStore):
             obj.updated_at = now
         rows = [(str(obj.kind), obj.name, dump(obj)) for obj in objs]
         with self._transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
+            db.executemany(f"INSERT OR REPLACE INTO {self._objects} VALUES (?, ?, ?)", rows)
 
     def delete_objects(self, keys: Collection[tuple[Kind, str]]) -> None:
         with self._transaction() as db:
-            db.executemany("DELETE FROM objects WHERE kind = ? AND name = ?", [(str(k), n) for k, n in keys])
+            db.executemany(f"DELETE FROM {self._objects} WHERE kind = ? AND name = ?", [(str(k), n) for k, n in keys])
 
     # syncs
     def put_sync(self, record: SyncRecord) -> None:

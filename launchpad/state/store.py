@@ -22,6 +22,11 @@ class StateStore(ABC):
 
     remote: ClassVar[bool] = True
 
+    @abstractmethod
+    def scoped(self, scope: str) -> StateStore:
+        """The same store, whose objects are those of a reconciler scope (its own set of records;
+        syncs, leases and deliveries stay shared, leases and metas being keyed by scope already)."""
+
     # objects
     @abstractmethod
     def objects(self) -> list[AppliedObject]:
