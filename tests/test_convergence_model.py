@@ -58,6 +58,7 @@ NAMES = ("alpha", "beta", "gamma", "delta")
 ARGS = ("a", "b", "c")
 OVERLAPS = ("SKIP", "BUFFER_ONE", "ALLOW_ALL")
 FIGURES: Counter[str] = Counter()
+LENGTHS: list[int] = []  # steps of each sequence
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Convergence(RuleBasedStateMachine):
         self.acceptable: dict[str, set[tuple[str, int, str, str]]] = {}  # what a broken file may still run
         self.paused: set[str] = set()  # paused by an operator: stays paused
         self.unmanaged: dict[str, int] = {}  # schedule id -> its interval in minutes
+        self.steps = 0
         FIGURES["sequences"] += 1
 
     # --- plumbing ---------------------------------------------------------------------------------------------------
@@ -164,6 +166,7 @@ class Convergence(RuleBasedStateMachine):
         (self.repo.work / "deployments" / "tasks" / f"{name}.yaml").unlink()  # the commit stages it
 
     def step(self, what: str) -> None:
+        self.steps += 1
         FIGURES["steps"] += 1
         FIGURES[what] += 1
 
@@ -405,6 +408,8 @@ class Convergence(RuleBasedStateMachine):
             assert [i.every for i in described.schedule.spec.intervals] == [timedelta(minutes=minutes)], "unmanaged"
 
     def teardown(self) -> None:
+        LENGTHS.append(self.steps)
+
         async def clean() -> None:
             client = await self.connections.client()
             for sid in await self.listed():
@@ -428,7 +433,7 @@ def test_any_sequence_converges(temporal_server: DevServer, request: pytest.Fixt
     long = request.config.getoption("--convergence-long") or os.environ.get("LAUNCHPAD_CONVERGENCE") == "long"
     Convergence.server = temporal_server
     profile = settings(
-        max_examples=200 if long else 4,
+        max_examples=400 if long else 4,
         stateful_step_count=15 if long else 10,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -437,8 +442,13 @@ def test_any_sequence_converges(temporal_server: DevServer, request: pytest.Fixt
         phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: each step costs real syncs
     )
     FIGURES.clear()
+    LENGTHS.clear()
     random.seed(0)
     try:
         run_state_machine_as_test(Convergence, settings=profile)
     finally:
+        FIGURES["sequences of 8-15 steps"] = sum(1 for n in LENGTHS if 8 <= n <= 15)
         print("\nconvergence figures:", json.dumps(dict(FIGURES), sort_keys=True))
+        print("steps per sequence:", json.dumps(dict(sorted(Counter(LENGTHS).items()))))
+    if long:
+        assert FIGURES["sequences of 8-15 steps"] >= 200, "the long profile runs at least 200 sequences of 8-15 steps"
