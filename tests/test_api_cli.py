@@ -13,6 +13,8 @@ import pytest
 
 from launchpad.devserver import free_port
 
+pytestmark = pytest.mark.temporal  # `launchpad api` runs uvicorn in a subprocess
+
 
 def serve(tmp_path: Path, *flags: str) -> str:
     """Start `launchpad api`, fetch /openapi.json and a missing route once, stop it; what it printed."""

@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from launchpad.devserver import free_port, temporal_cli
 from tests.gitrepo import GIT_ENV, git
+
+pytestmark = pytest.mark.temporal  # `launchpad dev` starts a dev server of its own
 
 TASK = """\
 name: nightly

@@ -331,6 +331,7 @@ async def test_concurrent_triggers_one_runs_one_follow_up(gitops: GitOps, tmp_pa
     assert sorted(listed) == sorted([gitops.sid("p"), gitops.sid("q")])
 
 
+@pytest.mark.temporal  # a dev server of its own, stopped and started again
 async def test_a_temporal_outage_fails_the_sync_cleanly_and_the_next_converges(tmp_path: Path) -> None:
     server = DevServer(db_file=tmp_path / "temporal.db").start()
     try:

@@ -27,6 +27,8 @@ from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
 
+pytestmark = pytest.mark.temporal  # the dev server, serverless-offline and osls (npm)
+
 ROOT = Path(__file__).resolve().parents[1]
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
 

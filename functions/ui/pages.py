@@ -16,6 +16,7 @@ from functions.security import Caller
 from functions.ui.links import Links
 from functions.ui.render import page, static_response
 from functions.ui.route import Page, PageRoute
+from launchpad.state import call
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 Filter = Annotated[str | None, Query(max_length=100)]
@@ -50,7 +51,8 @@ async def overview_page(request: Request, who: Page, status: Filter = None, kind
     from functions.ui.overview import overview
 
     store = who.svc.store
-    view = overview(store.objects(), store.last_sync(), Links(who.svc.config), status or None, kind or None)
+    objects, last = await call(store, store.objects), await call(store, store.last_sync)
+    view = overview(objects, last, Links(who.svc.config), status or None, kind or None)
     return page(
         request,
         who,
@@ -66,7 +68,8 @@ async def overview_page(request: Request, who: Page, status: Filter = None, kind
 @router.get("/tasks")
 async def tasks_page(request: Request, who: Page) -> Response:
     tasks = await list_tasks(Caller(who.who, who.svc))
-    status = {o.name: o.status for o in who.svc.store.objects() if o.kind in ("schedule", "task")}
+    store = who.svc.store
+    status = {o.name: o.status for o in await call(store, store.objects) if o.kind in ("schedule", "task")}
     return page(request, who, "tasks.html", tasks=tasks, status=status)
 
 
@@ -83,7 +86,8 @@ async def syncs_page(request: Request, who: Page) -> Response:
     from functions.ui.overview import sync_view
 
     links = Links(who.svc.config)
-    syncs = [sync_view(record, links) for record in who.svc.store.syncs(limit=50)]
+    store = who.svc.store
+    syncs = [sync_view(record, links) for record in await call(store, store.syncs, 50)]
     return page(request, who, "syncs.html", syncs=syncs)
 
 

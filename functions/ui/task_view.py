@@ -15,7 +15,7 @@ from functions.ui.deploy_form import DeployForm, form_for
 from functions.ui.links import Links
 from functions.ui.versions import Version, diff, versions
 from launchpad.errors import LaunchpadError, SpecError, SpecErrors
-from launchpad.state import AppliedObject
+from launchpad.state import AppliedObject, call
 
 if TYPE_CHECKING:
     from launchpad.spec.task import TaskSpec
@@ -55,8 +55,9 @@ def _kind(spec: "TaskSpec | None", template: bool) -> str:
     return "task" if spec.deploy_on_server_start else "on demand"
 
 
-def _applied(svc: Services, name: str) -> AppliedObject | None:
-    return next((o for o in svc.store.objects() if o.name == name and o.kind in ("schedule", "task")), None)
+async def _applied(svc: Services, name: str) -> AppliedObject | None:
+    found = await call(svc.store, svc.store.objects_named, [name])
+    return next((o for o in found if o.kind in ("schedule", "task")), None)
 
 
 async def task_view(svc: Services, name: str, form: DeployForm | None = None) -> TaskView:
@@ -65,7 +66,7 @@ async def task_view(svc: Services, name: str, form: DeployForm | None = None) ->
 
     rec = svc.reconciler
     found = find_task(rec.source, await current_revision(rec), rec.config.tasks_dir, name)
-    view = TaskView(name, found.path, found.revision, "unknown", applied=_applied(svc, name))
+    view = TaskView(name, found.path, found.revision, "unknown", applied=await _applied(svc, name))
     links = Links(svc.config)
     view.commit_url = links.commit(found.revision)
     spec: TaskSpec | None = None
