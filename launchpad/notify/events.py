@@ -54,5 +54,7 @@ class Event:
     @property
     def summary(self) -> str:
         """One line: what, what happened, where (revision)."""
+        if self.kind == TEST:
+            return f"launchpad: {self.title}"
         at = f" at {self.revision[:12]}" if self.revision else ""
         return f"launchpad: {self.what} {self.title}{at}"
