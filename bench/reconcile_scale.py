@@ -22,6 +22,12 @@ shared gRPC connection (a wrapper counts them by name; write RPCs = anything tha
 list/describe/get/count/scan call, split into accepted and rejected), and the conflict tokens of
 a sample of schedules, which the server changes on every write to a schedule.
 
+`--signals` measures instead (and only) the cost of issue #17's signals on a no-op resync: the same
+reconciler state synced again and again, alternating a reconciler with metrics (Prometheus), JSON
+logs (at INFO, to a file) and one notification target (a local HTTP receiver) on, and one with
+them all off, `--signal-pairs` pairs after one untimed first sync. Headline: median on / median
+off, target <= 1.05.
+
 Between phases the script waits (untimed) until the dev server's CPU use falls back to idle: a
 schedule create leaves work behind on the server (its scheduler workflow's first task), which
 would otherwise land in the next timed phase. No worker runs: schedules are only created, with
@@ -29,6 +35,7 @@ intervals and offsets chosen so that none fires during the run. The script exits
 the targets hold (it is a measurement) and says which do.
 
     python bench/reconcile_scale.py [--tasks N] [--rounds 3] [--resyncs 5] [--changes 5] [--json]
+    python bench/reconcile_scale.py --signals [--tasks N] [--signal-pairs 15]
 """
 
 from __future__ import annotations
@@ -635,6 +642,82 @@ def table(r: Result) -> str:
     return "\n".join(rows)
 
 
+SIGNALS_TARGET = 1.05  # no-op resync with metrics, JSON logs and a notification target on / off, at most
+
+
+async def measure_signals(server: DevServer, root: Path, args: argparse.Namespace, namespace: str) -> str:
+    """Issue #17's measure: a no-op resync with the signals on against the same with them off."""
+    import logging
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from launchpad.observability.logs import JsonFormatter
+    from launchpad.observability.signals import Signals
+    from reconciler.observer import attach
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            return None
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    watch = CpuWatch(server.process.pid if server.process else 0)
+    repo = Repo(root / "repo", f"sg{uuid.uuid4().hex[:6]}", args.tasks, int(time.time()))
+    service = (await Client.connect(server.address)).service_client
+    counter = RpcCounter(service)
+    config = bench_config(server, root, repo, [namespace], namespace, args.concurrency)
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    config.notifications = parse_config(
+        f'notifications: [{{name: bench, url: "{url}", secret: bench-secret}}]', "n.yaml", env={}
+    ).notifications
+    store = SqliteStateStore(str(root / "state.db"))
+    off = Reconciler(config, store, connections=SharedConnections(config, service))
+    on = Reconciler(config, store, connections=SharedConnections(config, service))
+    signals = Signals.from_config(config)
+    attach(on, signals)
+    handler = logging.FileHandler(root / "json.log")
+    handler.setFormatter(JsonFormatter())
+    root_logger = logging.getLogger()
+    root_logger.addHandler(handler)
+    log(f"signals: first sync of {args.tasks} schedules (untimed)")
+    await timed_sync(off, counter)
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    for pair in range(args.signal_pairs):
+        for side in ("on", "off") if pair % 2 == 0 else ("off", "on"):
+            await watch.settle()
+            root_logger.setLevel(logging.INFO if side == "on" else logging.WARNING)
+            seconds, result, _, _ = await timed_sync(on if side == "on" else off, counter)
+            assert result.writes == 0, "a no-op resync wrote"
+            times[side].append(seconds)
+        log(f"signals pair {pair + 1}/{args.signal_pairs}: on {times['on'][-1]:.3f} s, off {times['off'][-1]:.3f} s")
+    root_logger.removeHandler(handler)
+    receiver.shutdown()
+    lines = (root / "json.log").read_text().splitlines()
+    scrape = signals.prometheus.exposition().decode() if signals.prometheus else ""
+    on_median, off_median = statistics.median(times["on"]), statistics.median(times["off"])
+    result = ratio(on_median, off_median)
+    per_pair = [ratio(a, b) for a, b in zip(times["on"], times["off"], strict=True)]
+    verdict = "PASS" if result <= SIGNALS_TARGET else "MISS"
+    return "\n".join(
+        [
+            f"signals on a no-op resync: {args.tasks} scheduled tasks, {args.signal_pairs} alternating pairs",
+            f"on: Prometheus metrics, JSON logs at INFO to a file ({len(lines)} lines written), one notification target",
+            f"{'':22}{'median':>10}   syncs",
+            f"{'signals on':22}{on_median:>8.3f} s   {', '.join(f'{v:.3f}' for v in times['on'])}",
+            f"{'signals off':22}{off_median:>8.3f} s   {', '.join(f'{v:.3f}' for v in times['off'])}",
+            f"{'ratio per pair':22}{', '.join(f'{v:.2f}' for v in per_pair)} (median {statistics.median(per_pair):.3f})",
+            f"{'ratio of medians':22}{result:>10.3f}   target <= {SIGNALS_TARGET:.2f}  {verdict}",
+            f"{'counted (on side)':22}{scrape.count('launchpad_sync_total{')} sync_total series, "
+            f"{sum(1 for line in scrape.splitlines() if line.startswith('launchpad_sync_total{'))} lines",
+        ]
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--tasks", type=int, default=1000, help="scheduled task files in the repository")
@@ -643,7 +726,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resyncs", type=int, default=5, help="no-op resyncs")
     parser.add_argument("--changes", type=int, default=5, help="one-file change syncs")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parse_positive(parser, argv, ("tasks", "concurrency", "rounds", "resyncs", "changes"))
+    parser.add_argument("--signals", action="store_true", help="only measure the signals' cost on a no-op resync")
+    parser.add_argument("--signal-pairs", type=int, default=15, help="no-op resyncs per side (--signals)")
+    args = parse_positive(parser, argv, ("tasks", "concurrency", "rounds", "resyncs", "changes", "signal_pairs"))
     if args.changes > args.tasks:
         parser.error("--changes cannot exceed --tasks")
     return args
@@ -651,6 +736,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.signals:
+        log("starting the Temporal dev server (namespace bench-signals)")
+        with (
+            tempfile.TemporaryDirectory(prefix="reconcile-signals-") as tmp,
+            DevServer(namespaces=["bench-signals"]) as server,
+        ):
+            print(asyncio.run(measure_signals(server, Path(tmp), args, "bench-signals")))
+        return 0
     namespaces = [f"bench-r{n}-{side}" for n in range(args.rounds) for side in ("sync", "sdk")]
     log(f"starting the Temporal dev server (namespaces {', '.join(namespaces)})")
     with tempfile.TemporaryDirectory(prefix="reconcile-scale-") as tmp, DevServer(namespaces=namespaces) as server:

@@ -7,8 +7,8 @@ object that failed to apply, the sync itself) is notified once when it breaks (`
 `sync_failed`) and once when it recovers (`recovered`); while it stays broken nothing more is
 sent. The subjects last reported broken are kept in the state store (`notices`), so a restart
 or a second reconciler does not send them again; syncs are serialized by the lease and observers
-run under it. A poll that found nothing new and changed no subject's state reads and writes no
-notice (this process's copy of them answers), except once per process to load that copy.
+run under it. A sync that found nothing new (no plan) and changed no subject's state reads and
+writes no notice (this process's copy of them answers), except once per process to load that copy.
 Events without a state (`drift_healed`, `pruned`) are sent by the sync that did them.
 """
 
@@ -245,7 +245,7 @@ class SyncObserver:
 
     async def _notify(self, result: SyncResult) -> None:
         assessment = assess(result)
-        fresh = self._known is None or bool(result.id)  # once per process, then whenever a sync ran
+        fresh = self._known is None or result.plan is not None  # once per process, then whenever a sync planned
         known = await self._load() if fresh or self._known is None else self._known
         changes = transitions(assessment, known)
         if changes and not fresh:  # a poll saw a change: decide on the store's state, not this copy
