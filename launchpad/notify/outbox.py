@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from launchpad.config import NotificationTarget
-from launchpad.notify.delivery import Answer, attempt
 from launchpad.notify.events import Event
 from launchpad.observability.metrics import NOTIFICATIONS, Metrics
+
+if TYPE_CHECKING:  # the HTTP client and its thread pool load with the first delivery (not on a cold start)
+    from launchpad.notify.delivery import Answer
 
 log = logging.getLogger(__name__)
 BACKOFF = 0.5  # seconds before the first retry, doubled for each next one
@@ -40,6 +43,8 @@ class Outbox:
                     task.add_done_callback(self._pending.discard)
 
     async def deliver(self, target: NotificationTarget, event: Event) -> Answer:
+        from launchpad.notify.delivery import Answer, attempt
+
         answer = Answer(False, error="not attempted")
         try:
             for number in range(target.retries + 1):
