@@ -19,6 +19,11 @@ interleaved so that the machine's drift hits both alike:
 - **DynamoDB requests** of a no-op poll at `--mid` tasks, the state store on a moto server
   (counted with botocore's `before-send` event). Target ≤ 5.
 
+`--signals` measures instead (and only) the cost of issue #17's signals on a no-op poll of the big
+repository: a reconciler with metrics (Prometheus), JSON logs (at INFO, to a file) and one
+notification target (a local HTTP receiver) on, against one with them all off, on the same state,
+`--signal-pairs` alternating pairs after one untimed first sync. Target ≤ 1.05.
+
 It also reports the two figures of the earlier rounds: the no-op poll against the first sync and
 the one-file change against the no-op poll (see docs/BENCHMARKS.md on what changed in them).
 
@@ -29,6 +34,7 @@ the targets hold (it is a measurement) and says which do.
 
     python bench/reconcile_scale.py [--tasks 10000] [--mid 1000] [--small 100] [--rounds 1]
         [--polls 7] [--changes 5] [--scans 5] [--concurrency 32] [--json]
+    python bench/reconcile_scale.py --signals [--tasks 1000] [--signal-pairs 15]
 """
 
 from __future__ import annotations
@@ -533,6 +539,75 @@ class Bench:
         return r
 
 
+SIGNALS_TARGET = 1.05  # no-op poll with metrics, JSON logs and a notification target on / off, at most
+
+
+async def measure_signals(server: DevServer, root: Path, args: argparse.Namespace) -> str:
+    """Issue #17's measure: a no-op poll with the signals on against the same with them off."""
+    import logging
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from launchpad.observability.logs import JsonFormatter
+    from launchpad.observability.signals import Signals
+    from reconciler.observer import attach
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            return None
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    bench = Bench(server, root, args)
+    repo = bench.repo("signals", args.tasks)
+    off = await bench.side("signals-off", repo, "bench-signals")
+    on = await bench.side("signals-on", repo, "bench-signals", off.reconciler.store)
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    on.reconciler.config.notifications = parse_config(
+        f'notifications: [{{name: bench, url: "{url}", secret: bench-secret}}]', "n.yaml", env={}
+    ).notifications
+    signals = Signals.from_config(on.reconciler.config)
+    attach(on.reconciler, signals)
+    handler = logging.FileHandler(root / "json.log")
+    handler.setFormatter(JsonFormatter())
+    root_logger = logging.getLogger()
+    root_logger.addHandler(handler)
+    log(f"signals: first sync of {args.tasks} schedules (untimed)")
+    await off.sync(poll=False)
+    await on.sync(poll=False)  # its own cache and meta: the next polls find nothing new
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    for pair in range(args.signal_pairs):
+        for name in ("on", "off") if pair % 2 == 0 else ("off", "on"):
+            await bench.watch.settle()
+            root_logger.setLevel(logging.INFO if name == "on" else logging.WARNING)
+            seconds, result, _ = await (on if name == "on" else off).sync()
+            assert result.writes == 0, "a no-op poll wrote"
+            times[name].append(seconds)
+    root_logger.removeHandler(handler)
+    receiver.shutdown()
+    lines = (root / "json.log").read_text().splitlines()
+    on_median, off_median = statistics.median(times["on"]), statistics.median(times["off"])
+    result = ratio(on_median, off_median)
+    per_pair = [ratio(a, b) for a, b in zip(times["on"], times["off"], strict=True)]
+    verdict = "PASS" if result <= SIGNALS_TARGET else "MISS"
+    return "\n".join(
+        [
+            f"signals on a no-op poll: {args.tasks} scheduled tasks, {args.signal_pairs} alternating pairs",
+            f"on: Prometheus metrics, JSON logs at INFO to a file ({len(lines)} lines written), one notification target",
+            f"{'':22}{'median':>10}   polls",
+            f"{'signals on':22}{on_median:>8.4f} s   {', '.join(f'{v:.4f}' for v in times['on'])}",
+            f"{'signals off':22}{off_median:>8.4f} s   {', '.join(f'{v:.4f}' for v in times['off'])}",
+            f"{'ratio per pair':22}{', '.join(f'{v:.2f}' for v in per_pair)} (median {statistics.median(per_pair):.3f})",
+            f"{'ratio of medians':22}{result:>10.3f}   target <= {SIGNALS_TARGET:.2f}  {verdict}",
+        ]
+    )
+
+
 def table(r: Result) -> str:
     verdict = {True: "PASS", False: "MISS"}
     rows = [
@@ -571,11 +646,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--changes", type=int, default=5, help="one-file changes per repository")
     parser.add_argument("--scans", type=int, default=5, help="drift scans and SDK listings")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    return parse_positive(parser, argv, ("tasks", "mid", "small", "concurrency", "rounds", "polls", "changes", "scans"))
+    parser.add_argument("--signals", action="store_true", help="only measure the signals' cost on a no-op poll")
+    parser.add_argument("--signal-pairs", type=int, default=15, help="no-op polls per side (--signals)")
+    names = ("tasks", "mid", "small", "concurrency", "rounds", "polls", "changes", "scans", "signal_pairs")
+    return parse_positive(parser, argv, names)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.signals:
+        with (
+            tempfile.TemporaryDirectory(prefix="reconcile-signals-") as tmp,
+            DevServer(namespaces=["bench-signals"]) as server,
+        ):
+            print(asyncio.run(measure_signals(server, Path(tmp), args)))
+        return 0
     namespaces = [f"bench-r{n}-{side}" for n in range(args.rounds) for side in ("sync", "sdk")]
     namespaces += ["bench-mid", "bench-small", "bench-rss", "bench-dynamo"]
     log("starting the Temporal dev server")

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from functions import errors, ui
-from functions.routes import auth, misc, servers, sync, tasks, temporal, webhooks
+from functions.access_log import AccessLog
+from functions.routes import auth, metrics, misc, servers, sync, tasks, temporal, webhooks
 from functions.services import Services
 from launchpad import __version__
 from launchpad.config import Config
@@ -20,8 +21,11 @@ def create_app(
     config: Config,
     services: Services | None = None,
     dispatch: Callable[[Services, str], Awaitable[str]] | None = None,
+    *,
+    access_log: bool = True,
 ) -> FastAPI:
-    """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes)."""
+    """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes).
+    `access_log`: a log line per request (request ids and HTTP metrics are always on)."""
     app = FastAPI(
         title="launchpad",
         version=__version__,
@@ -41,9 +45,11 @@ def create_app(
         webhooks.router,
         misc.health,
         misc.users,
+        metrics.router,
         ui.router,
     ):
         app.include_router(router)
+    app.add_middleware(AccessLog, metrics=app.state.services.signals.metrics, access_log=access_log)
     if app.state.services.users is None:
         log.warning("no authenticator configured: the API is OPEN to anyone who can reach it")
     return app

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from launchpad.cli import ConfigOption, config_or_exit, console, err_console, exit_now
+from launchpad.cli import ConfigOption, LogFormatOption, config_or_exit, console, err_console, exit_now, logging_for
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
+from launchpad.observability.logs import LogFormat
+
+log = logging.getLogger("launchpad")
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -44,21 +48,27 @@ def api(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="a log line per request (off when a proxy logs them)")
     ] = True,
+    log_format: LogFormatOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, Swagger at /docs)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json, Swagger at /docs, metrics at /metrics)."""
     import uvicorn
 
     from functions.app import create_app
 
+    logging_for(log_format, server=True)
     cfg = config_or_exit(config)
     _refuse_open_api(cfg, host)
-    app: Any = create_app(cfg)
-    logging: dict[str, Any] = {}
-    if access_log:  # our access line, written after the answer (uvicorn's own is switched off)
-        from functions.access_log import AccessLog, log_config
+    app: Any = create_app(cfg, access_log=access_log)  # our access line, written after the answer
+    # uvicorn's loggers go through launchpad's handler (log_config=None); its access line is off
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
 
-        app, logging = AccessLog(app), {"log_config": log_config()}
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **logging)
+
+def say(fmt: LogFormat, text: str) -> None:
+    """A line for the person at the terminal, or a log line when the output is JSON."""
+    if fmt == LogFormat.JSON:
+        log.info(text)
+    else:
+        console.print(escape(text), highlight=False)
 
 
 def start(
@@ -66,21 +76,23 @@ def start(
     host: Annotated[str, typer.Option(help="API address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     interval: Annotated[float | None, typer.Option(help="seconds between syncs (default: polling_interval)")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """API + reconciler + workers against the configured Temporal servers (single-host production mode)."""
     from functions.stack import Stack, run_until_signal
     from reconciler.cli import print_sync
 
+    fmt = logging_for(log_format)
     cfg = config_or_exit(config)
     _refuse_open_api(cfg, host)
     every = interval or cfg.watcher.polling.polling_interval.total_seconds()
-    console.print(f"launchpad: API on http://{host}:{port} (docs: /docs); syncing every {every:g}s; Ctrl-C to stop")
+    say(fmt, f"launchpad: API on http://{host}:{port} (docs: /docs); syncing every {every:g}s; Ctrl-C to stop")
     try:
-        run_until_signal(Stack(cfg, host, port, every, on_sync=print_sync))
+        run_until_signal(Stack(cfg, host, port, every, on_sync=print_sync if fmt == LogFormat.TEXT else None))
     except LaunchpadError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
-    console.print("stopped")
+    say(fmt, "stopped")
     exit_now()
 
 
@@ -91,6 +103,7 @@ def dev(
     api_port: Annotated[int, typer.Option(help="API port")] = 8000,
     interval: Annotated[float, typer.Option(help="seconds between syncs")] = 1.0,
     worktree: Annotated[bool, typer.Option(help="also sync saved files that are not committed yet")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Everything on the embedded defaults: a local Temporal dev server (data in .launchpad/),
     workers, the reconciler watching this repository, and the API on 127.0.0.1."""
@@ -98,6 +111,7 @@ def dev(
     from launchpad.devserver import DevServer, port_in_use
     from reconciler.cli import print_sync
 
+    fmt = logging_for(log_format)
     cfg = config_or_exit(config)
     if port_in_use(api_port):
         err_console.print(f"[red]port {api_port} is already in use: choose another with --api-port[/red]")
@@ -113,15 +127,18 @@ def dev(
     repo = cfg.path(cfg.repository.url) if "://" not in cfg.repository.url else None
     if worktree and repo is not None:
         cfg.repository.branch = WORKTREE_BRANCH
-    console.print(f"Temporal   [bold]{server.address}[/bold]   UI [link]{server.ui_url}[/link]")
-    console.print(f"API        [link]http://127.0.0.1:{api_port}/docs[/link]")
-    console.print(
-        f"repository {escape(str(repo or cfg.repository.url))} ({cfg.repository.branch}), synced every {interval:g}s"
-    )
-    console.print("Ctrl-C to stop", highlight=False)
+    say(fmt, f"Temporal   {server.address}   UI {server.ui_url}")
+    say(fmt, f"API        http://127.0.0.1:{api_port}/docs")
+    say(fmt, f"repository {repo or cfg.repository.url} ({cfg.repository.branch}), synced every {interval:g}s")
+    say(fmt, "Ctrl-C to stop")
     try:
         stack = Stack(
-            cfg, "127.0.0.1", api_port, interval, worktree=Path(repo) if worktree and repo else None, on_sync=print_sync
+            cfg,
+            "127.0.0.1",
+            api_port,
+            interval,
+            worktree=Path(repo) if worktree and repo else None,
+            on_sync=print_sync if fmt == LogFormat.TEXT else None,
         )
         run_until_signal(stack)
     except LaunchpadError as exc:
@@ -129,7 +146,7 @@ def dev(
         raise typer.Exit(1) from None
     finally:
         server.stop()
-    console.print("stopped")
+    say(fmt, "stopped")
     exit_now()
 
 

@@ -20,21 +20,39 @@ from mangum import Mangum
 from functions.app import create_app
 from functions.services import Services
 from launchpad.config import Config, load_config
+from launchpad.observability.logs import FORMAT_ENV, LogFormat, chosen_format, setup_logging
 
 log = logging.getLogger(__name__)
 RECONCILE_FUNCTION_ENV = "LAUNCHPAD_RECONCILE_FUNCTION"
+MARGIN_MS = 1000  # of an invocation's time left, kept when waiting for notifications
 
 _services: Services | None = None
 _api: Mangum | None = None
 
 
 def services() -> Services:
-    """The container's services, built on first use (once per cold start)."""
+    """The container's services, built on first use (once per cold start): logs as JSON lines
+    unless LAUNCHPAD_LOG_FORMAT says text, metrics as CloudWatch EMF lines."""
     global _services
     if _services is None:
+        setup_logging(chosen_format(os.environ.get(FORMAT_ENV) or LogFormat.JSON))
         config: Config = load_config()
-        _services = Services.from_config(config)
+        _services = Services.from_config(config, emf=True)
     return _services
+
+
+def finish(svc: Services, context: Any) -> None:
+    """Before the invocation returns (the container freezes after): deliver what notifications
+    are under way within the time left, then write the invocation's metrics (one flush)."""
+    signals = svc.signals
+    if signals.outbox.pending:
+        budget = signals.budget
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining):
+            budget = min(budget, max(0.0, (remaining() - MARGIN_MS) / 1000))
+        loop().run_until_complete(signals.outbox.drain(budget))
+    if signals.emf is not None:
+        signals.emf.flush()
 
 
 def loop() -> asyncio.AbstractEventLoop:
@@ -65,11 +83,14 @@ async def lambda_dispatch(svc: Services, trigger: str) -> str:
 
 def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _api
+    svc = services()
     if _api is None:
-        svc = services()
         _api = Mangum(create_app(svc.config, svc, dispatch=lambda_dispatch), lifespan="off")
     loop()
-    return _api(event, context)
+    try:
+        return _api(event, context)
+    finally:
+        finish(svc, context)
 
 
 def reconcile(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
@@ -77,7 +98,15 @@ def reconcile(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     scheduled = (event or {}).get("source") == "aws.events"
     trigger = (event or {}).get("trigger") or ("schedule" if scheduled else "invoke")
     hard = bool((event or {}).get("hard"))
-    result = loop().run_until_complete(services().reconciler.sync(str(trigger), hard=hard, poll=scheduled))
+    svc = services()
+    try:
+        result = loop().run_until_complete(svc.reconciler.sync(str(trigger), hard=hard, poll=scheduled))
+        if result.id and svc.signals.emf is not None:  # a sync ran: the managed set may have changed
+            from reconciler.observer import measure_state
+
+            loop().run_until_complete(measure_state(svc.store, svc.signals.metrics))
+    finally:
+        finish(svc, context)
     summary = {
         "id": result.id,
         "status": str(result.status),

@@ -11,6 +11,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from functions.errors import ApiError
 from functions.services import Services
 from launchpad.auth.tokens import Claims, InvalidToken, decode_token
+from launchpad.observability.logs import bind
 
 OPEN = Claims("anonymous", ("user", "super user"), 0, "")  # when no authenticator is configured
 
@@ -37,6 +38,7 @@ async def authenticate(svc: Services, token: str | None) -> Claims:
     user = await asyncio.to_thread(store.get, decoded.sub) if store.remote else store.get(decoded.sub)
     if user is None:
         raise ApiError(401, "unauthorized", "unknown user")
+    bind(user=decoded.sub)  # the request's log lines name who made it
     return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
 
 

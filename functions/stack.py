@@ -57,7 +57,12 @@ class Stack:
         await services.connections.register_namespaces()
         server = _Server(
             uvicorn.Config(
-                create_app(self.config, services), host=self.host, port=self.port, log_level="warning", lifespan="off"
+                create_app(self.config, services),
+                host=self.host,
+                port=self.port,
+                log_level="warning",
+                lifespan="off",
+                log_config=None,  # its lines go through launchpad's handler, in the chosen format
             )
         )
         api = asyncio.create_task(server.serve())

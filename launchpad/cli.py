@@ -7,6 +7,7 @@ core never imports them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.markup import escape
 
 from launchpad.config import Config, load_config
 from launchpad.errors import SpecError, SpecErrors
+from launchpad.observability.logs import LogFormat, chosen_format, setup_logging
 from launchpad.registry import Registry
 from launchpad.spec.catalog import load_catalog
 
@@ -25,10 +27,31 @@ app = typer.Typer(help="Declarative, GitOps front end for Temporal.", no_args_is
 console = Console()
 err_console = Console(stderr=True)
 
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format", help="log lines as json or text (else LAUNCHPAD_LOG_FORMAT, else text; JSON on Lambda)"
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="configuration file (else LAUNCHPAD_CONFIG, else ./launchpad_configs.yaml)"),
 ]
+
+
+def logging_for(fmt: LogFormat | None, *, server: bool = False) -> LogFormat:
+    """Configure the log lines of this process. JSON lines go to stdout at INFO; text goes to
+    stderr, at INFO for a server (`launchpad api`) and at WARNING for commands that print their
+    own report to the console."""
+    chosen = chosen_format(fmt)
+    setup_logging(chosen, logging.INFO if server or chosen == LogFormat.JSON else logging.WARNING)
+    return chosen
+
+
+@app.callback()
+def main(log_format: LogFormatOption = None) -> None:
+    """Declarative, GitOps front end for Temporal."""
+    logging_for(log_format)
 
 
 def config_or_exit(path: Path | None) -> Config:
@@ -124,6 +147,12 @@ def setup(
         raise typer.Exit(1)
 
 
+def _notify_commands() -> None:
+    from launchpad.notify.cli import notify
+
+    app.add_typer(notify, name="notify")
+
+
 def _load_plugins() -> None:
     from importlib.metadata import entry_points
 
@@ -131,4 +160,5 @@ def _load_plugins() -> None:
         entry.load()(app)
 
 
+_notify_commands()
 _load_plugins()

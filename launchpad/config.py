@@ -355,6 +355,61 @@ class WebhookConfig(StrictModel):
     )
 
 
+class MetricsConfig(StrictModel):
+    """`GET /metrics` (Prometheus text format); on Lambda, CloudWatch EMF log lines instead."""
+
+    enabled: bool = Field(default=True, description="record and serve metrics")
+    bearer_token: SecretStr | None = Field(
+        default=None,
+        description="when set, `/metrics` answers only requests with `Authorization: Bearer <token>` "
+        "(give it from the environment: `${LAUNCHPAD_METRICS_TOKEN}`); unset: open, as Argo CD and Flux serve theirs",
+    )
+
+
+NotificationEvent = Literal["sync_failed", "degraded", "recovered", "drift_healed", "pruned", "deploy_failed"]
+NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = (
+    "sync_failed",
+    "degraded",
+    "recovered",
+    "drift_healed",
+    "pruned",
+    "deploy_failed",
+)
+
+
+def _every_event() -> list[NotificationEvent]:
+    return list(NOTIFICATION_EVENTS)
+
+
+class NotificationTarget(StrictModel):
+    """Where notifications go (see docs/observability.md for the payloads)."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="the target's name: in metrics, logs and `launchpad notify test NAME`",
+    )
+    url: SecretStr = Field(
+        description="an http(s) address (a Slack, Mattermost or Rocket.Chat incoming webhook, or your own "
+        "receiver), or any Apprise URL (`apprise://`, `discord://`, `msteams://`, `mailto://`... with the "
+        "`apprise` extra); a secret: give it from the environment (`${SLACK_WEBHOOK_URL}`)"
+    )
+    format: Literal["slack", "generic"] = Field(
+        default="generic",
+        description="`slack`: the incoming-webhook JSON (`text` and `attachments`); `generic`: launchpad's own "
+        "JSON; Apprise URLs format their own messages",
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        description="generic format: sign the body with HMAC-SHA256 in the `X-Launchpad-Signature: "
+        "sha256=<hex>` header",
+    )
+    events: list[NotificationEvent] = Field(
+        default_factory=_every_event, min_length=1, description="the events sent to this target (default: all)"
+    )
+    timeout: Duration = Field(default=timedelta(seconds=5), description="the most one attempt waits for an answer")
+    retries: int = Field(default=2, ge=0, le=5, description="attempts after a failed one, with backoff")
+
+
 class StateConfig(StrictModel):
     """SQLite (`path`, the default) or DynamoDB (`table`: one table, see launchpad.state.dynamodb)."""
 
@@ -375,6 +430,14 @@ class Config(StrictModel):
     state: StateConfig = Field(default_factory=StateConfig, description="where the reconciler records what it applied")
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig, description="how syncs behave")
     webhook: WebhookConfig = Field(default_factory=WebhookConfig, description="`POST /webhooks/git`")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics (EMF on Lambda)")
+    notifications: list[NotificationTarget] = empty_list(
+        "where sync failures, degradations, recoveries, healed drift, prunes and failed deploys are sent"
+    )
+    public_url: WebAddress | None = Field(
+        default=None,
+        description="the address people reach this launchpad's API and dashboard at, for links in notifications",
+    )
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _secrets_resolved: bool = PrivateAttr(default=False)
 
@@ -389,6 +452,25 @@ class Config(StrictModel):
             raise ValueError("authenticator needs a JWT secret at sanic.app.secret (or app.secret)")
         return self
 
+    @model_validator(mode="after")
+    def _unique_targets(self) -> Self:
+        names = [target.name for target in self.notifications]
+        if len(set(names)) != len(names):
+            raise ValueError(f"notification target names must be unique: {names}")
+        return self
+
+    def secret_values(self) -> list[str]:
+        """Every secret the configuration holds, as plain values (so that logs can mask them)."""
+        secrets: list[SecretStr | None] = [self.secret, self.webhook.secret, self.metrics.bearer_token]
+        secrets += [server.api_key for server in self.temporalio.servers]
+        secrets += [user.password for user in self.authenticator.base_users] if self.authenticator else []
+        secrets += [value for target in self.notifications for value in (target.url, target.secret)]
+        values = [secret.get_secret_value() for secret in secrets if secret is not None]
+        for server in self.temporalio.servers:  # a proxy's password, inside its URL
+            target = server.proxy_target
+            values += [target[1][1]] if target and target[1] else []
+        return values
+
     @property
     def secret(self) -> SecretStr | None:
         """The JWT secret: `sanic.app.secret` (seed) or `app.secret`."""
@@ -398,7 +480,8 @@ class Config(StrictModel):
 
     def resolve_secrets(self, resolve: Callable[[str], str] | None = None) -> Self:
         """Replace secret references (`ssm:…`, `secretsmanager:…`, see launchpad.secrets) by their
-        values, in place and once: the JWT secret, `webhook.secret` and every server's `api_key`.
+        values, in place and once: the JWT secret, `webhook.secret`, every server's `api_key`,
+        `metrics.bearer_token` and the notification targets' `url` and `secret`.
         Plain values pass through; without references nothing is imported or fetched."""
         if self._secrets_resolved:
             return self
@@ -409,6 +492,8 @@ class Config(StrictModel):
         holders: list[tuple[object, str]] = [(self.webhook, "secret")]
         holders += [(holder, "secret") for holder in (self.sanic.app if self.sanic else None, self.app) if holder]
         holders += [(server, "api_key") for server in self.temporalio.servers]
+        holders += [(self.metrics, "bearer_token")]
+        holders += [(target, name) for target in self.notifications for name in ("url", "secret")]
         for holder, name in holders:
             value = getattr(holder, name)
             if value is not None:

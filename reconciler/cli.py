@@ -8,7 +8,7 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,9 +18,21 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from launchpad.cli import ConfigOption, config_or_exit, console, err_console, exit_now, print_errors, registry_for
+from launchpad.cli import (
+    ConfigOption,
+    LogFormatOption,
+    config_or_exit,
+    console,
+    err_console,
+    exit_now,
+    logging_for,
+    print_errors,
+    registry_for,
+)
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError, SpecErrors
+from launchpad.observability.logs import LogFormat
+from launchpad.observability.signals import Signals
 from launchpad.spec.catalog import load_catalog
 from launchpad.state import FileError, Kind, RunStatus, open_store
 from launchpad.state.sqlite import SqliteStateStore
@@ -57,10 +69,29 @@ def reconciler_for(cfg: Config, scope: str | None = None) -> Reconciler:
     return Reconciler(cfg.resolve_secrets(), open_store(cfg), scope=scope_or_exit(cfg, scope))
 
 
-def run(coro: Any) -> Any:
-    """Run a coroutine; launchpad's own errors become a red line and exit code 1."""
+def signalled(cfg: Config, scope: str | None = None) -> tuple[Reconciler, Signals]:
+    """A reconciler whose syncs and deploys log and notify (metrics are for processes that
+    serve them: `launchpad api`, `start`, `dev`)."""
+    from reconciler.observer import attach
+
+    reconciler = reconciler_for(cfg, scope)
+    signals = Signals.from_config(reconciler.config, serve=False)
+    attach(reconciler, signals)
+    return reconciler, signals
+
+
+async def _delivered(coro: Coroutine[Any, Any, Any], signals: Signals) -> Any:
+    """The coroutine's result, once the notifications it caused are delivered (within the budget)."""
     try:
-        return asyncio.run(coro)
+        return await coro
+    finally:
+        await signals.outbox.drain(signals.budget)
+
+
+def run(coro: Coroutine[Any, Any, Any], signals: Signals | None = None) -> Any:
+    """Run a coroutine (and deliver its notifications); launchpad's own errors become a red line and exit code 1."""
+    try:
+        return asyncio.run(_delivered(coro, signals) if signals else coro)
     except SpecErrors as exc:
         for error in exc.errors:
             err_console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
@@ -143,17 +174,21 @@ def reconcile(
     ] = False,
     interval: Annotated[float | None, typer.Option(help="seconds between syncs (default: polling_interval)")] = None,
     scope: ScopeOption = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Make Temporal match the repository.
 
     Exit codes: 0 synced; 1 failed (an object, the repository or Temporal); 3 degraded (some files
     are broken, their last good version kept); 4 refused (it would delete every managed object);
     75 not run (another sync holds the lease)."""
+    fmt = logging_for(log_format)
     cfg = config_or_exit(config)
-    reconciler = reconciler_for(cfg, scope)
+    reconciler, signals = signalled(cfg, scope)
+    report = print_sync if fmt == LogFormat.TEXT else None  # JSON: the log lines say it
     if not watch:
-        result = run(reconciler.sync("cli", hard=hard, poll=True))
-        print_sync(result)
+        result = run(reconciler.sync("cli", hard=hard, poll=True), signals)
+        if report:
+            report(result)
         code = exit_code(result)
         if code:
             raise typer.Exit(code)
@@ -164,10 +199,11 @@ def reconcile(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        console.print(f"watching {escape(cfg.repository.url)} ({cfg.repository.branch}) every {every:g}s")
-        await reconciler.watch(every, stop, on_result=print_sync)
+        if report:
+            console.print(f"watching {escape(cfg.repository.url)} ({cfg.repository.branch}) every {every:g}s")
+        await reconciler.watch(every, stop, on_result=report)
 
-    run(loop())
+    run(loop(), signals)
 
 
 def status(
@@ -234,11 +270,12 @@ def deploy(
     arg: Annotated[list[str] | None, typer.Option("--arg", help="template argument key=value (YAML value)")] = None,
 ) -> None:
     """Deploy one task now, at a revision, with overwrite and template arguments."""
-    reconciler = reconciler_for(config_or_exit(config))
+    reconciler, signals = signalled(config_or_exit(config))
     result = run(
         deploy_task(
             reconciler, task, ref=ref, template_args=_assignments(arg, "--arg"), overwrite=_assignments(set_, "--set")
-        )
+        ),
+        signals,
     )
     console.print_json(json.dumps({k: v for k, v in asdict(result).items() if v is not None}, default=str))
 
@@ -274,7 +311,8 @@ def hooks_run(config: ConfigOption = None) -> None:
     pushed = [line.split()[2] for line in sys.stdin.read().splitlines() if len(line.split()) == 3]
     if wanted not in pushed:
         return
-    result = run(reconciler_for(cfg).sync("git push"))
+    reconciler, signals = signalled(cfg)
+    result = run(reconciler.sync("git push"), signals)
     print_sync(result)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from launchpad.errors import LaunchpadError
+from launchpad.observability.deploys import deploying, observed
 from reconciler.source import GitSource
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ async def current_revision(reconciler: Reconciler, fetch: bool = False) -> str:
     return source.head()
 
 
+@observed  # metrics, a log line, a notification when it fails
 async def deploy_task(
     reconciler: Reconciler,
     name: str,
@@ -80,6 +82,7 @@ async def deploy_task(
         revision = await asyncio.to_thread(source.resolve, ref)
     found = find_task(source, revision, reconciler.config.tasks_dir, name)
     spec = reconciler.document(found.path, found.blob).render(template_args, overwrite)
+    deploying(spec.runner)
     reconciler.load_code(revision)
     runner = runner_for(spec, reconciler.connections, reconciler.registry, reconciler.instance)
     return await runner.deploy(spec, found.blob)

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
+from launchpad.observability.deploys import DeployObserver
+from launchpad.observability.logs import bind, scoped
 from launchpad.registry import Registry
 from launchpad.spec.document import TaskDocument
 from launchpad.state.records import (
@@ -113,6 +115,8 @@ class SyncResult:
     message: str = ""
     drift_scan: bool = False
     follow_ups: list[SyncResult] = field(default_factory=list)  # run under the same lease right after
+    trigger: str = ""  # set for observers, with the start time
+    started_at: datetime | None = None
 
     @property
     def writes(self) -> int:
@@ -172,6 +176,7 @@ class Reconciler:
         # called with each finished sync (its plan holds each object's previous record); an
         # observer's failure is logged and never fails the sync
         self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []
+        self.deploy_observers: list[DeployObserver] = []  # told of each deploy (reconciler.deploy)
         self._code_hash: str | None = None
         self._code_revision: str | None = None  # the revision whose code is loaded (deploys ask per call)
         self._documents: dict[str, TaskDocument] = {}
@@ -342,13 +347,16 @@ class Reconciler:
             first.follow_ups.append(await self._once(lease, "follow-up", False, True, None))
         return first
 
+    @scoped  # the log context bound here ends with the sync
     async def _once(self, lease: Lease, trigger: str, hard: bool, poll: bool, sync_id: str | None) -> SyncResult:
         started = datetime.now(UTC)
         meta = lease.meta
         record = SyncRecord(sync_id or new_sync_id(), None, trigger, started, holder=lease.holder)
+        bind(sync_id=record.id, trigger=trigger)
         recorded = False
         try:
             head = await asyncio.to_thread(self.source.fetch)
+            bind(revision=head)
             complete = hard or self._scan_due(meta, started)
             meta.checked_at = started
             if not complete and head == meta.revision and not (meta.retry and started >= (meta.retry_at or started)):
@@ -356,7 +364,7 @@ class Reconciler:
                 result = SyncResult(record.id, status, head, errors=list(meta.errors), message="up to date")
                 if poll:
                     result.id = ""
-                    await self._observe(result)
+                    await self._observe(result, record)
                     return result
                 return await self._finish(record, result)
             record.revision, record.drift_scan = head, complete
@@ -413,10 +421,11 @@ class Reconciler:
         record.message = result.message
         await call(self.store, self.store.put_sync, record)
         log.info("sync %s %s at %s", record.id, record.status, (record.revision or "?")[:12])
-        await self._observe(result)
+        await self._observe(result, record)
         return result
 
-    async def _observe(self, result: SyncResult) -> None:
+    async def _observe(self, result: SyncResult, record: SyncRecord) -> None:
+        result.trigger, result.started_at = record.trigger, record.started_at
         for observer in self.observers:
             try:
                 await observer(result)

@@ -195,6 +195,30 @@ async def test_the_api_under_serverless_offline(offline: dict[str, object], engi
     assert store.syncs()[0].status == "succeeded"
 
 
+def check_emf(stdout: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], object]:
+    """The EMF documents among the printed lines, checked against the metric catalog (names,
+    dimensions, units): metric and labels → value."""
+    from launchpad.observability.metrics import CATALOG
+
+    catalog = {metric.name: metric for metric in CATALOG}
+    found: dict[tuple[str, tuple[tuple[str, str], ...]], object] = {}
+    for line in stdout.splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or "_aws" not in doc:
+            continue
+        [directive] = doc["_aws"]["CloudWatchMetrics"]
+        [metric] = directive["Metrics"]
+        expected = catalog[metric["Name"]]
+        assert directive["Namespace"] == "launchpad" and metric["Unit"] == expected.unit
+        assert directive["Dimensions"] == [list(expected.labels)]
+        assert isinstance(doc["_aws"]["Timestamp"], int)
+        found[(expected.name, tuple(sorted((label, doc[label]) for label in expected.labels)))] = doc[expected.name]
+    return found
+
+
 def test_osls_invoke_local_reconcile_with_state_in_dynamodb(tmp_path: Path, engine: Engine, moto_server: str) -> None:
     """`osls invoke local -f reconcile`: one sync against a real git repository and the dev
     server, with its state in DynamoDB served by moto on loopback."""
@@ -241,8 +265,15 @@ workflow: {{task_queue: q, workflow_id: {sid}, workflow: Task, scheduler_id: {si
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    summary = json.loads(done.stdout[done.stdout.index("{") :])
+    printed = "\n" + done.stdout
+    summary = json.loads(printed[printed.rindex("\n{") :])  # the handler's answer comes last
     assert (summary["status"], summary["revision"], summary["writes"]) == ("succeeded", head, 1)
+    emf = check_emf(done.stdout)
+    assert emf[("launchpad_sync_total", (("status", "succeeded"), ("trigger", "invoke")))] == 1
+    assert emf[("launchpad_apply_total", (("action", "create"), ("kind", "schedule"), ("result", "succeeded")))] == 1
+    assert emf[("launchpad_objects", (("kind", "schedule"), ("status", "Synced")))] == 1
+    assert emf[("launchpad_file_errors", ())] == 0
+    assert len(emf[("launchpad_sync_duration_seconds", ())]) == 1
     store = DynamoStateStore(table)
     [record] = store.syncs()
     assert (record.trigger, record.status) == ("invoke local", "succeeded")

@@ -274,6 +274,23 @@ def test_a_delivery_is_remembered_once_and_can_be_forgotten(backend: Backend, st
     assert not store.remember_delivery("d-2")
 
 
+# --- notifications: the subjects last reported broken ----------------------------------------------------------
+
+
+def test_notices_are_kept_until_dropped_and_seen_by_another_process(backend: Backend, store: StateStore) -> None:
+    assert store.notices() == {}
+    store.put_notices({"file:deployments/tasks/a.yaml": '{"kind":"degraded"}', "sync": '{"kind":"sync_failed"}'}, [])
+    other = backend.open()
+    assert other.notices() == {"file:deployments/tasks/a.yaml": '{"kind":"degraded"}', "sync": '{"kind":"sync_failed"}'}
+    other.put_notices({"schedule:b": '{"kind":"degraded"}'}, ["sync"])
+    assert store.notices() == {
+        "file:deployments/tasks/a.yaml": '{"kind":"degraded"}',
+        "schedule:b": '{"kind":"degraded"}',
+    }
+    store.put_notices({}, ["file:deployments/tasks/a.yaml", "schedule:b", "never-there"])
+    assert other.notices() == {}
+
+
 # --- two reconciles at once ----------------------------------------------------------------------------------------
 
 SCHEDULE = """

@@ -1,20 +1,9 @@
 """Where the dashboard links to: the Temporal UI per server, commits on the forge, object pages."""
 
-import re
-from urllib.parse import quote
-
 from launchpad.config import Config
+from launchpad.links import object_page, segment, temporal_page
 
-# the Temporal UI's page of each kind of managed object (a worker is its task queue)
-_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves as it is
-
-
-def segment(value: str) -> str:
-    """One URL path segment; task names and ids are nearly always plain, so skip quote() then."""
-    return value if _PLAIN.fullmatch(value) else quote(value, safe="")
-
-
-TEMPORAL_PAGES = {"schedule": "schedules", "task": "workflows", "workflow": "workflows", "worker": "task-queues"}
+__all__ = ["Links", "object_page", "segment"]
 
 
 class Links:
@@ -28,17 +17,7 @@ class Links:
 
     def temporal(self, kind: str, server: str | None, namespace: str | None, temporal_id: str | None) -> str | None:
         """The object's page in the Temporal UI (`{ui}/namespaces/{ns}/schedules/{id}`, ...)."""
-        ui = self.ui.get(server or self.default_server)
-        page = TEMPORAL_PAGES.get(kind)
-        if not ui or not page or not namespace or not temporal_id:
-            return None
-        return f"{ui}/namespaces/{segment(namespace)}/{page}/{segment(temporal_id)}"
+        return temporal_page(self.ui.get(server or self.default_server), kind, namespace, temporal_id)
 
     def commit(self, sha: str | None) -> str | None:
         return self.repository.commit_url(sha) if sha else None
-
-
-def object_page(kind: str, name: str) -> str | None:
-    """The dashboard's page of a managed object (a task file's; a worker's page is its task queue
-    in the Temporal UI)."""
-    return None if kind == "worker" else f"/ui/tasks/{segment(name)}"

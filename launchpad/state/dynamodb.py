@@ -8,6 +8,8 @@ Items, by key:
     pk="lock#<scope>"       sk="lock"                      holder, expires_at (epoch s), followup (bool),
                                                            meta (JSON of the scope's SyncMeta)
     pk="delivery#<id>"      sk="delivery"                  ttl (epoch s; the table's TTL attribute)
+    pk="notices"            sk="<subject>"                 data (JSON of the last notice sent: the
+                                                           subject is broken until it recovers)
 
 The lock is a lease: a conditional write that succeeds when nobody holds it, the holder's lease
 expired, or the caller already holds it; it returns the scope's meta in the same request, so a
@@ -38,7 +40,7 @@ import copy
 import threading
 import time
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -311,6 +313,17 @@ class DynamoStateStore(StateStore):
         key = encode({"pk": f"lock#{scope}", "sk": "lock"})
         item = decode(self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
         return load_meta(item.get("meta"))
+
+    # notifications
+    def notices(self) -> dict[str, str]:
+        return {str(item["sk"]): str(item["data"]) for item in query(self._db, self.table, "notices")}
+
+    def put_notices(self, put: Mapping[str, str], drop: Collection[str]) -> None:
+        with batch_writer(self._db, self.table) as batch:
+            for subject, data in put.items():
+                batch.put_item(Item=encode({"pk": "notices", "sk": subject, "data": data}))
+            for subject in drop:
+                batch.delete_item(Key=encode({"pk": "notices", "sk": subject}))
 
     # webhook deliveries
     def remember_delivery(self, delivery_id: str) -> bool:

@@ -6,7 +6,7 @@ import copy
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS syncs (
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, holder TEXT, expires_at REAL NOT NULL DEFAULT 0, followup INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS notices (subject TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -170,6 +171,15 @@ class SqliteStateStore(StateStore):
     def meta(self, scope: str) -> SyncMeta:
         rows = self._run("SELECT meta FROM locks WHERE name = ?", (scope,))
         return load_meta(str(rows[0][0]) if rows and rows[0][0] else None)
+
+    # notifications
+    def notices(self) -> dict[str, str]:
+        return {str(subject): str(data) for subject, data in self._run("SELECT subject, data FROM notices")}
+
+    def put_notices(self, put: Mapping[str, str], drop: Collection[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO notices VALUES (?, ?)", list(put.items()))
+            db.executemany("DELETE FROM notices WHERE subject = ?", [(subject,) for subject in drop])
 
     # webhook deliveries
     def remember_delivery(self, delivery_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, ClassVar, ParamSpec, TypeVar
 
 from launchpad.state.records import AppliedObject, Kind, LeaseGrant, RunStatus, SyncMeta, SyncRecord
@@ -95,6 +95,16 @@ class StateStore(ABC):
     @abstractmethod
     def meta(self, scope: str) -> SyncMeta:
         """The scope's meta as last stored (no lease needed: for status)."""
+
+    # notifications: the subjects (a file, the sync) whose last notification said they are broken
+    @abstractmethod
+    def notices(self) -> dict[str, str]:
+        """Subject → JSON of the last notice sent about it, for every subject last reported
+        broken (one read: a small set)."""
+
+    @abstractmethod
+    def put_notices(self, put: Mapping[str, str], drop: Collection[str]) -> None:
+        """Record the notices just sent and forget the subjects that recovered (one transaction or batch)."""
 
     # webhook deliveries
     @abstractmethod

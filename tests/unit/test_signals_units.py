@@ -1,0 +1,114 @@
+"""Pure logic of the signals: log masking and context, the EMF document shape, trigger labels,
+and which transitions a sync's result makes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from launchpad.observability.emf import EmfSink
+from launchpad.observability.logs import JsonFormatter, TextFormatter, begin, bind, end, redact
+from launchpad.observability.metrics import APPLIES, FILE_ERRORS, SYNC_SECONDS, trigger_label
+from launchpad.state.records import FileError, Kind, Outcome, RunStatus
+from reconciler.observer import SYNC, Notice, assess, transitions
+from reconciler.plan import Action, Plan, PlanItem
+from reconciler.sync import SyncResult
+
+
+def record(message: str, *args: object, fields: dict[str, object] | None = None) -> logging.LogRecord:
+    made = logging.LogRecord("launchpad.test", logging.WARNING, __file__, 1, message, args, None)
+    if fields:
+        made.fields = fields
+    return made
+
+
+def test_registered_secrets_are_masked_in_every_string_of_both_formats() -> None:
+    redact(["hunter2-topsecret", "abc"])  # too short to be worth masking: "abc" stays
+    token = begin()
+    try:
+        bind(request_id="r-1", user="alice")
+        line = record(
+            "login with %s failed (abc)", "hunter2-topsecret", fields={"args": "x hunter2-topsecret y", "n": 3}
+        )
+        doc = json.loads(JsonFormatter().format(line))
+        assert doc["message"] == "login with *** failed (abc)" and doc["args"] == "x *** y" and doc["n"] == 3
+        assert (doc["request_id"], doc["user"], doc["level"], doc["logger"]) == (
+            "r-1",
+            "alice",
+            "WARNING",
+            "launchpad.test",
+        )
+        text = TextFormatter().format(line)
+        assert "hunter2-topsecret" not in text and "request_id=r-1" in text
+    finally:
+        end(token)
+    assert "request_id" not in json.loads(JsonFormatter().format(record("after")))
+
+
+def test_emf_sums_counters_keeps_the_last_gauge_and_lists_observations() -> None:
+    written: list[str] = []
+    sink = EmfSink(write=written.append)
+    sink.record(APPLIES, 1, ("schedule", "create", "succeeded"))
+    sink.record(APPLIES, 1, ("schedule", "create", "succeeded"))
+    sink.record(FILE_ERRORS, 3, ())
+    sink.record(FILE_ERRORS, 1, ())
+    sink.record(SYNC_SECONDS, 0.5, ())
+    sink.record(SYNC_SECONDS, 0.25, ())
+    assert sink.flush() == 3 and sink.flush() == 0
+    docs = {doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: doc for doc in map(json.loads, written)}
+    applies = docs["launchpad_apply_total"]
+    assert applies["launchpad_apply_total"] == 2 and applies["action"] == "create"
+    assert applies["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["kind", "action", "result"]]
+    assert docs["launchpad_file_errors"]["launchpad_file_errors"] == 1
+    assert docs["launchpad_sync_duration_seconds"]["launchpad_sync_duration_seconds"] == [0.5, 0.25]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "label"),
+    [
+        ("api: alice", "api"),
+        ("webhook: github", "webhook"),
+        ("git push", "hook"),
+        ("invoke local", "invoke"),
+        ("x", "other"),
+    ],
+)
+def test_trigger_labels_never_carry_who(trigger: str, label: str) -> None:
+    assert trigger_label(trigger) == label
+
+
+def item(name: str, action: Action, *, drift: bool = False) -> PlanItem:
+    return PlanItem(Kind.SCHEDULE, name, action, "because", drift=drift)
+
+
+def test_a_whole_failure_is_one_subject_and_its_end_recovers_it() -> None:
+    failed = SyncResult("s1", RunStatus.FAILED, "abc", message="cannot fetch")
+    first = transitions(assess(failed), {})
+    assert [(kind, subject) for kind, subject, _ in first.events] == [("sync_failed", SYNC)]
+    known = {SYNC: Notice.load(first.put[SYNC])}
+    assert not transitions(assess(failed), known), "still failing: nothing new"
+    ok = SyncResult("", RunStatus.SUCCEEDED, "abc", message="up to date")
+    back = transitions(assess(ok), known)
+    assert [(kind, subject) for kind, subject, _ in back.events] == [("recovered", SYNC)] and back.drop == {SYNC}
+
+
+def test_objects_that_fail_recover_or_go_away() -> None:
+    plan = Plan("abc", [item("a", Action.UPDATE), item("b", Action.CREATE), item("c", Action.DELETE)])
+    outcomes = [
+        Outcome(Kind.SCHEDULE, "a", "update", False, "refused"),
+        Outcome(Kind.SCHEDULE, "b", "create", True, wrote=True),
+        Outcome(Kind.SCHEDULE, "c", "delete", True, wrote=True),
+    ]
+    errors = [FileError("deployments/tasks/d.yaml", "workflow", "bad", "abc")]
+    result = SyncResult("s2", RunStatus.FAILED, "abc", plan, outcomes, errors)
+    known = {"schedule:c": Notice("degraded", "old"), "file:deployments/tasks/e.yaml": Notice("degraded", "was bad")}
+    changes = transitions(assess(result), known)
+    events = sorted((kind, subject) for kind, subject, _ in changes.events)
+    assert events == [
+        ("degraded", "file:deployments/tasks/d.yaml"),
+        ("degraded", "schedule:a"),
+        ("recovered", "file:deployments/tasks/e.yaml"),  # every broken file is known: e is not one any more
+    ]
+    assert changes.drop == {"schedule:c", "file:deployments/tasks/e.yaml"}  # c was deleted: forgotten quietly
