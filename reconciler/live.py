@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.memo import MARKER, Owner, owner
-from launchpad.temporal.schedules import fingerprint
+from launchpad.temporal.schedules import describe, fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
 
@@ -113,11 +113,7 @@ async def describe_workflow(connections: Connections, target: Target, workflow_i
 
 async def describe_schedule(connections: Connections, target: Target, schedule_id: str) -> LiveSchedule | None:
     """One schedule as Temporal holds it now; None when it does not exist."""
-    client = await connections.client(*target)
-    try:
-        described = await client.get_schedule_handle(schedule_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+    described = await describe(await connections.client(*target), schedule_id)
+    if described is None:
+        return None
     return LiveSchedule(schedule_id, owner(await described.memo()), fingerprint(described.schedule.spec))

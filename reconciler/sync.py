@@ -31,16 +31,7 @@ from launchpad.observability.deploys import DeployObserver
 from launchpad.observability.logs import bind, scoped
 from launchpad.registry import Registry
 from launchpad.spec.document import TaskDocument
-from launchpad.state.records import (
-    AppliedObject,
-    FileError,
-    Kind,
-    Outcome,
-    RunStatus,
-    SyncMeta,
-    SyncRecord,
-    new_sync_id,
-)
+from launchpad.state import AppliedObject, FileError, Kind, Outcome, RunStatus, SyncMeta, SyncRecord, new_sync_id
 from launchpad.state.store import StateStore, call
 from launchpad.temporal.connections import Connections
 from reconciler.apply import Applier, Recorder

@@ -120,16 +120,12 @@ async def get_schedule(caller: User, where: Where, schedule_id: Id) -> dict[str,
 @schedules.post("/{schedule_id}/{operation}", response_model=Accepted)
 async def operate_schedule(caller: User, where: Where, schedule_id: Id, operation: Operation) -> Accepted:
     """Pause, unpause or trigger a schedule now (the note records who did it)."""
-    handle = (await client_for(caller, where)).get_schedule_handle(schedule_id)
-    if operation == "pause":
-        await handle.pause(note=f"paused through the launchpad API by {caller.who.sub}")
-    elif operation == "unpause":
-        await handle.unpause(note=f"unpaused through the launchpad API by {caller.who.sub}")
-    else:
-        await handle.trigger()
-    return Accepted(
-        status={"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}[operation], id=schedule_id
+    from launchpad.temporal.schedules import operate
+
+    done = await operate(
+        await client_for(caller, where), schedule_id, operation, f"the launchpad API by {caller.who.sub}"
     )
+    return Accepted(status=done, id=schedule_id)
 
 
 @schedules.delete("/{schedule_id}", response_model=Accepted)

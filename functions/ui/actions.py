@@ -129,15 +129,11 @@ async def schedule_operation(posted: UserForm, name: TaskName, operation: Schedu
     view = await _handles(who, name)
     if not view.schedule_id:
         raise ApiError(409, "not_a_schedule", f"task {name!r} is not a schedule")
+    from launchpad.temporal.schedules import operate
+
     client = await who.svc.connections.client(view.server, view.namespace)
-    handle = client.get_schedule_handle(view.schedule_id)
-    if operation == "pause":
-        await handle.pause(note=f"paused through the launchpad dashboard by {who.who.sub}")
-    elif operation == "unpause":
-        await handle.unpause(note=f"unpaused through the launchpad dashboard by {who.who.sub}")
-    else:
-        await handle.trigger()
-    return done(_page_of(name), {"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}[operation])
+    done_now = await operate(client, view.schedule_id, operation, f"the launchpad dashboard by {who.who.sub}")
+    return done(_page_of(name), done_now)
 
 
 @router.post("/tasks/{name}/workflow/{operation}")

@@ -49,14 +49,11 @@ def _version(marker: object) -> str | None:
 
 
 async def schedule(client: Client, schedule_id: str) -> LiveSchedule | None:
-    from launchpad.temporal.schedules import action_marker  # the engine: loaded by the object page only
+    from launchpad.temporal.schedules import action_marker, describe  # the engine: loaded by the object page only
 
-    try:
-        described = await client.get_schedule_handle(schedule_id).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+    described = await describe(client, schedule_id)
+    if described is None:
+        return None
     recent = [
         RecentAction(
             r.scheduled_at,

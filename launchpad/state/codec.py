@@ -12,16 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from launchpad.state.records import (
-    AppliedObject,
-    FileError,
-    Kind,
-    Outcome,
-    RunStatus,
-    SyncMeta,
-    SyncRecord,
-    SyncStatus,
-)
+from launchpad.state import records
 
 T = TypeVar("T")
 
@@ -48,42 +39,44 @@ def _date(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-def load_object(text: str) -> AppliedObject:
-    data = _known(AppliedObject, json.loads(text))
-    data["kind"] = Kind(data["kind"])
-    data["status"] = SyncStatus(data.get("status") or SyncStatus.SYNCED)
+def load_object(text: str) -> records.AppliedObject:
+    data = _known(records.AppliedObject, json.loads(text))
+    data["kind"] = records.Kind(data["kind"])
+    data["status"] = records.SyncStatus(data.get("status") or records.SyncStatus.SYNCED)
     data["updated_at"] = _date(data.get("updated_at"))
-    return AppliedObject(**data)
+    return records.AppliedObject(**data)
 
 
-def _outcome(data: dict[str, Any]) -> Outcome:
-    data = _known(Outcome, data)
-    data["kind"] = Kind(data["kind"])
-    return Outcome(**data)
+def _outcome(data: dict[str, Any]) -> records.Outcome:
+    data = _known(records.Outcome, data)
+    data["kind"] = records.Kind(data["kind"])
+    return records.Outcome(**data)
 
 
-def load_sync(text: str) -> SyncRecord:
-    data = _known(SyncRecord, json.loads(text))
+def load_sync(text: str) -> records.SyncRecord:
+    data = _known(records.SyncRecord, json.loads(text))
     data["started_at"] = _date(data["started_at"])
     data["finished_at"] = _date(data.get("finished_at"))
-    data["status"] = RunStatus(data.get("status") or RunStatus.RUNNING)
+    data["status"] = records.RunStatus(data.get("status") or records.RunStatus.RUNNING)
     data["outcomes"] = [_outcome(o) for o in data.get("outcomes", [])]
     errors, messages = [], [data.get("message", "")]
     for error in data.get("errors", []):
         if "file" in error:
-            errors.append(FileError(**_known(FileError, {"revision": data.get("revision") or "", **error})))
+            errors.append(
+                records.FileError(**_known(records.FileError, {"revision": data.get("revision") or "", **error}))
+            )
         else:  # before 0.2 a sync's own message was stored as an error without a file
             messages.append(str(error.get("message", "")))
     data["errors"] = errors
     data["message"] = "; ".join(m for m in messages if m)
-    return SyncRecord(**data)
+    return records.SyncRecord(**data)
 
 
-def load_meta(text: str | None) -> SyncMeta:
+def load_meta(text: str | None) -> records.SyncMeta:
     if not text:
-        return SyncMeta()
-    data = _known(SyncMeta, json.loads(text))
+        return records.SyncMeta()
+    data = _known(records.SyncMeta, json.loads(text))
     for name in ("drift_scan_at", "checked_at", "retry_at"):
         data[name] = _date(data.get(name))
-    data["errors"] = [FileError(**_known(FileError, e)) for e in data.get("errors", [])]
-    return SyncMeta(**data)
+    data["errors"] = [records.FileError(**_known(records.FileError, e)) for e in data.get("errors", [])]
+    return records.SyncMeta(**data)

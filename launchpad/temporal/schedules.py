@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
+    Client,
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleCalendarSpec,
+    ScheduleDescription,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
@@ -27,6 +29,7 @@ from temporalio.client import (
     ScheduleState,
 )
 from temporalio.converter import PayloadConverter
+from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.spec.schedule import CalendarSpec
 from launchpad.spec.task import TaskSpec
@@ -154,3 +157,29 @@ def fingerprint(spec: ScheduleSpec) -> str | None:
         return None
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def describe(client: Client, schedule_id: str) -> ScheduleDescription | None:
+    """The schedule as Temporal holds it now; None when it does not exist."""
+    try:
+        return await client.get_schedule_handle(schedule_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+PAST = {"pause": "paused", "unpause": "unpaused", "trigger": "triggered"}
+
+
+async def operate(client: Client, schedule_id: str, operation: str, by: str) -> str:
+    """Pause, unpause or trigger a schedule now; the note says who did it (`by`). Returns what
+    was done, in the past tense."""
+    handle = client.get_schedule_handle(schedule_id)
+    if operation == "pause":
+        await handle.pause(note=f"paused through {by}")
+    elif operation == "unpause":
+        await handle.unpause(note=f"unpaused through {by}")
+    else:
+        await handle.trigger()
+    return PAST[operation]
