@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from launchpad.config import AuthLevel
 from launchpad.spec.base import empty_dict, empty_list
+from launchpad.state.records import FileError, Outcome
 
 
 class Body(BaseModel):
@@ -148,24 +149,6 @@ class ObjectStatus(BaseModel):
     path: str | None = None
 
 
-class FileErrorInfo(BaseModel):
-    file: str
-    path: str = Field(description="the key path at fault in the file")
-    message: str
-    revision: str
-    line: int | None = None
-    column: int | None = None
-
-
-class OutcomeInfo(BaseModel):
-    kind: str
-    name: str
-    action: str
-    ok: bool
-    message: str = ""
-    wrote: bool = False
-
-
 class SyncSummary(BaseModel):
     id: str
     status: str = Field(description="running, succeeded, degraded, failed, refused or abandoned")
@@ -173,8 +156,8 @@ class SyncSummary(BaseModel):
     revision: str | None = None
     started_at: datetime
     finished_at: datetime | None = None
-    outcomes: list[OutcomeInfo] = empty_list()
-    errors: list[FileErrorInfo] = empty_list()
+    outcomes: list[Outcome] = empty_list()
+    errors: list[FileError] = empty_list()
     message: str = ""
     drift_scan: bool = False
 
@@ -183,7 +166,7 @@ class SyncStatus(BaseModel):
     objects: list[ObjectStatus]
     last_sync: SyncSummary | None = None
     revision: str | None = Field(default=None, description="the last revision synced")
-    errors: list[FileErrorInfo] = Field(default_factory=list, description="the broken files at that revision")
+    errors: list[FileError] = Field(default_factory=list, description="the broken files at that revision")
     drift_scan_at: datetime | None = Field(default=None, description="when Temporal was last compared in full")
     checked_at: datetime | None = Field(default=None, description="the last poll of the repository")
 
@@ -193,7 +176,7 @@ class PlanResponse(BaseModel):
     refused: str | None = None
     drift_scan: bool = True
     items: list[dict[str, Any]]
-    errors: list[FileErrorInfo]
+    errors: list[FileError]
 
 
 class UserInfo(BaseModel):
