@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from api_overhead import SECRET, TASK, TASK_FILE, TASK_YAML, USER, make_project
+from api_overhead import INSTANCE, SECRET, TASK, TASK_FILE, TASK_YAML, USER, make_project
 from common import log, parse_positive, ratio
 
 from functions.app import create_app
@@ -105,7 +105,7 @@ async def sides(root: Path, address: str) -> dict[str, Call]:
     version = json.loads(await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body()))["version"]
     spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
     client = await reconciler.connections.client(spec.server, spec.namespace)
-    options, workflow, arg = start_options(spec, version), spec.workflow.workflow, workflow_input(spec)
+    options, workflow, arg = start_options(spec, version, INSTANCE), spec.workflow.workflow, workflow_input(spec)
 
     async def api() -> object:
         return await asgi(app, "POST", f"/tasks/deploy/{TASK}", token, body())

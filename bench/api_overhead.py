@@ -99,6 +99,7 @@ SECRET = "bench-jwt-secret-0123456789abcdef"
 TASK = "bench"
 TASK_FILE = f"deployments/tasks/{TASK}.yaml"
 TASK_YAML = BENCH_TASK_YAML.format(description="API-overhead benchmark task", extra="overwritable: true\n")
+INSTANCE = "bench"  # the launchpad instance named in the memo marker (both sides send the same)
 CONFIG_YAML = """\
 temporalio:
   servers:
@@ -107,6 +108,7 @@ temporalio:
       port: {port}
 repository: {{url: "{remote}", branch: main, cache_dir: "{root}/cache"}}
 state: {{path: "{root}/state.db"}}
+reconciler: {{instance: {instance}}}
 app: {{secret: {secret}}}
 authenticator:
   db: ":memory:"
@@ -161,7 +163,14 @@ def write_config(folder: Path, temporal: str, remote: Path) -> Path:
     config = folder / "launchpad.yaml"
     config.write_text(
         CONFIG_YAML.format(
-            host=host, port=port, remote=remote, root=folder, secret=SECRET, user=USER[0], password=USER[1]
+            host=host,
+            port=port,
+            remote=remote,
+            root=folder,
+            secret=SECRET,
+            user=USER[0],
+            password=USER[1],
+            instance=INSTANCE,
         )
     )
     return config
@@ -350,7 +359,7 @@ async def measure(args: argparse.Namespace) -> Result:
         spec = TaskDocument.parse(TASK_YAML, TASK_FILE, env={}).spec()
         start_file = root / "start.pickle"
         start_file.write_bytes(
-            pickle.dumps((spec.workflow.workflow, workflow_input(spec), start_options(spec, version)))
+            pickle.dumps((spec.workflow.workflow, workflow_input(spec), start_options(spec, version, INSTANCE)))
         )
         local, parity = await run_site("local", server.address, root / "local", remote, start_file, args, local=True)
         with latency_proxy(server.address, free_port(), args.temporal_rtt_ms) as far_address:
