@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import subprocess
 import textwrap
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from launchpad.config import Config, parse_config
 from launchpad.devserver import DevServer, temporal_cli
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], T | Awaitable[T]], timeout: float, what: str, interval: float = 0.1) -> T:
+    """The first truthy value `check` returns (a function or a coroutine function), asked every
+    `interval` seconds; after `timeout` seconds an AssertionError says `what` did not happen and
+    what `check` last returned. The one way tests wait: no deadline loops, no fixed sleeps."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s (last: {value!r})")
+        await asyncio.sleep(interval)
+
+
+def eventually_now(check: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
+    """`eventually` for code that is not a coroutine (on a thread of its own, so it works whether
+    or not an event loop runs in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, eventually(check, timeout, what, interval)).result()
 
 
 def config_for(server: DevServer, extra_namespaces: str = "", more: str = "") -> Config:

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from launchpad.state import RunStatus
 from tests.conftest import ENGINE_QUEUE, Engine
-from tests.helpers import temporal_json
+from tests.helpers import eventually_now, temporal_json
 from tests.test_reconciler import SCHEDULE
 from tests.test_reconciler_cli import Project
 
@@ -184,11 +183,11 @@ def start_reconcile(project: Project) -> subprocess.Popen[str]:
 
 
 def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
+    def there() -> bool:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        assert time.monotonic() < deadline, "the sync never got there"
-        time.sleep(0.05)
+        return ready()
+
+    eventually_now(there, timeout, "the sync getting there", interval=0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 

@@ -15,6 +15,7 @@ import pytest
 
 from launchpad.devserver import free_port, temporal_cli
 from tests.gitrepo import GIT_ENV, git
+from tests.helpers import eventually_now
 
 pytestmark = pytest.mark.temporal  # `launchpad dev` starts a dev server of its own
 
@@ -80,16 +81,15 @@ def test_setup_then_dev_deploys_a_commit_and_stops_cleanly(tmp_path: Path) -> No
     )
     api = f"http://127.0.0.1:{api_port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+
+        def healthy() -> bool:
             assert dev.poll() is None, (tmp_path / "dev.log").read_text()
-            assert time.monotonic() < deadline, "launchpad dev did not come up"
-            time.sleep(0.3)
+            try:
+                return httpx.get(f"{api}/health", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually_now(healthy, 90, "launchpad dev answering /health", interval=0.3)
         printed = (tmp_path / "dev.log").read_text()
         assert f"http://127.0.0.1:{ui_port}" in printed and f"http://127.0.0.1:{api_port}/docs" in printed
 
@@ -97,8 +97,8 @@ def test_setup_then_dev_deploys_a_commit_and_stops_cleanly(tmp_path: Path) -> No
         (project / "deployments/tasks/nightly.yaml").write_text(TASK.format(suffix=suffix))
         git(project, "add", "-A")
         git(project, "commit", "-q", "-m", "a nightly schedule")
-        committed = time.monotonic()
-        while True:
+
+        def deployed() -> bool:
             listed = subprocess.run(
                 [temporal_cli(), "schedule", "list", "--address", f"127.0.0.1:{port}", "-o", "json"],
                 capture_output=True,
@@ -107,10 +107,9 @@ def test_setup_then_dev_deploys_a_commit_and_stops_cleanly(tmp_path: Path) -> No
                 check=False,
                 env={**os.environ, **GIT_ENV},
             )
-            if f"nightly-{suffix}" in listed.stdout:
-                break
-            assert time.monotonic() - committed < 10, "the commit was not deployed within 10 s"
-            time.sleep(0.3)
+            return f"nightly-{suffix}" in listed.stdout
+
+        eventually_now(deployed, 10, "the commit deployed", interval=0.3)
 
         token = httpx.post(
             f"{api}/auth/token", data={"username": "admin", "password": "a-long-dev-password"}, timeout=30
@@ -127,10 +126,7 @@ def test_setup_then_dev_deploys_a_commit_and_stops_cleanly(tmp_path: Path) -> No
         dev.wait(timeout=10)
         assert time.monotonic() - stopped < 10
         assert dev.returncode == 0, (tmp_path / "dev.log").read_text()
-        gone = time.monotonic() + 3
-        while session_processes(dev.pid) and time.monotonic() < gone:
-            time.sleep(0.1)
-        assert session_processes(dev.pid) == [], "a child process was left behind"
+        eventually_now(lambda: session_processes(dev.pid) == [], 3, "every child process gone")
     finally:
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)

@@ -42,7 +42,7 @@ from launchpad.spec.task import TaskSpec
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.runners import DeployResult, runner_for
 from launchpad.temporal.workers import WorkerSet
-from tests.helpers import config_for
+from tests.helpers import config_for, eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_config(ROOT / "launchpad_configs.yaml", env={})
@@ -104,10 +104,11 @@ class Examples:
         """Trigger the schedule now and return the result of the run it started."""
         handle = self.client.get_schedule_handle(schedule_id)
         await handle.trigger()
-        deadline = asyncio.get_running_loop().time() + WAIT
-        while not (actions := (await handle.describe()).info.recent_actions):
-            assert asyncio.get_running_loop().time() < deadline, f"schedule {schedule_id} started nothing"
-            await asyncio.sleep(0.2)
+
+        async def started() -> Any:
+            return (await handle.describe()).info.recent_actions
+
+        actions = await eventually(started, WAIT, f"schedule {schedule_id} starting a run")
         return await self.result(actions[-1].action.workflow_id)
 
     async def cleanup(self) -> None:
@@ -120,13 +121,11 @@ class Examples:
 
 
 async def wait_for_state(handle: WorkflowHandle, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while True:
-        status = await handle.query("status")
-        if predicate(status):
-            return status
-        assert asyncio.get_running_loop().time() < deadline, f"{handle.id} stayed {status}"
-        await asyncio.sleep(0.1)
+    async def reached() -> dict[str, Any] | None:
+        status: dict[str, Any] = await handle.query("status")
+        return status if predicate(status) else None
+
+    return await eventually(reached, WAIT, f"{handle.id} reaching the awaited state")
 
 
 def waiting(status: dict[str, Any]) -> bool:
@@ -266,10 +265,11 @@ async def _resident_greeter(ex: Examples) -> None:
     first = ex.handle(result.workflow_id, result.run_id)
     await wait_for_state(first, waiting)
     await first.signal("start", "renew")
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while (await ex.handle(result.workflow_id).describe()).run_id == result.run_id:
-        assert asyncio.get_running_loop().time() < deadline, "renew did not start a new run"
-        await asyncio.sleep(0.1)
+
+    async def renewed() -> bool:
+        return (await ex.handle(result.workflow_id).describe()).run_id != result.run_id
+
+    await eventually(renewed, WAIT, "renew starting a new run")
     assert (await first.describe()).status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
     completed = [
         event.activity_task_completed_event_attributes.result.payloads

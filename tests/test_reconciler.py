@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler, SyncResult
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import SCHEDULE_TASK, temporal_json
+from tests.helpers import SCHEDULE_TASK, eventually, temporal_json
 
 SCHEDULE = SCHEDULE_TASK
 SERVICE = """
@@ -97,12 +96,14 @@ def schedule_ids(server: DevServer) -> set[str]:
 
 
 async def listed_schedules(server: DevServer, expected: set[str], timeout: float = 10.0) -> set[str]:
-    """The schedule listing once it shows `expected` (or at the deadline): the listing comes from
+    """The schedule listing once it shows `expected`: the listing comes from
     visibility, which can trail the creates by a moment on a busy machine."""
-    deadline = time.monotonic() + timeout
-    while (listed := await asyncio.to_thread(schedule_ids, server)) != expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    return listed
+
+    async def shown() -> set[str] | None:
+        listed = await asyncio.to_thread(schedule_ids, server)
+        return listed if listed == expected else None
+
+    return await eventually(shown, timeout, f"the listing showing {sorted(expected)}", interval=0.2)
 
 
 async def test_first_sync_creates_exactly_the_described_objects(gitops: GitOps) -> None:

@@ -3,7 +3,6 @@ Gateway v2 events through Mangum), and the webhook's asynchronous invoke of `rec
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -26,6 +25,7 @@ from tests.apiharness import task_text
 from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
+from tests.helpers import eventually, eventually_now
 
 pytestmark = pytest.mark.temporal  # the dev server, serverless-offline and osls (npm)
 
@@ -137,15 +137,15 @@ authenticator:
     )
     base = f"http://127.0.0.1:{http_port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
+
+        def answering() -> bool:
+            assert process.poll() is None, "serverless-offline exited"
             try:
-                if httpx.get(f"{base}/health", timeout=30).status_code in (200, 503):
-                    break
+                return httpx.get(f"{base}/health", timeout=30).status_code in (200, 503)
             except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serverless-offline did not start"
-            time.sleep(0.5)
+                return False
+
+        eventually_now(answering, 120, "serverless-offline answering /health", interval=0.5)
         yield {"base": base, "prefix": prefix, "state": tmp_path / "state.db", "repo": repo}
     finally:
         process.terminate()  # stopped by its own PID, then whatever it spawned
@@ -188,10 +188,11 @@ async def test_the_api_under_serverless_offline(offline: dict[str, object], engi
         assert hook.status_code == 202 and hook.json()["status"] == "dispatched", hook.text
         assert time.monotonic() - started < 10
     store = SqliteStateStore(str(offline["state"]))
-    deadline = time.monotonic() + 60
-    while not [s for s in store.syncs() if s.trigger == "webhook: github" and s.finished_at]:
-        assert time.monotonic() < deadline, "the reconcile function never ran"
-        await asyncio.sleep(0.5)
+
+    def ran() -> bool:
+        return any(s.trigger == "webhook: github" and s.finished_at for s in store.syncs())
+
+    await eventually(ran, 60, "the reconcile function running", interval=0.5)
     assert store.syncs()[0].status == "succeeded"
 
 

@@ -21,7 +21,7 @@ from launchpad.spec.catalog import load_catalog
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.runners import runner_for
 from launchpad.temporal.workers import WorkerSet
-from tests.helpers import config_for, write
+from tests.helpers import config_for, eventually, write
 
 FILES = {
     ".gitignore",
@@ -239,10 +239,11 @@ async def test_generated_worker_and_tasks_run(project: Path, temporal_server: De
         )
         schedule = client.get_schedule_handle(results["hello-schedule"].schedule_id or "")
         try:
-            deadline = asyncio.get_running_loop().time() + 30
-            while not (actions := (await schedule.describe()).info.recent_actions):  # trigger_immediately
-                assert asyncio.get_running_loop().time() < deadline, "the schedule did not run at creation"
-                await asyncio.sleep(0.2)
+
+            async def started() -> Any:
+                return (await schedule.describe()).info.recent_actions  # trigger_immediately
+
+            actions = await eventually(started, 30, "the schedule running at creation")
             run = client.get_workflow_handle(actions[0].action.workflow_id)
             assert await asyncio.wait_for(run.result(), 30) == "Hello, schedule!"
         finally:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from launchpad.devserver import free_port
 from tests.apiharness import task_text
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
+from tests.helpers import eventually_now
 from tests.receiver import Receiver, receivers
 
 SECRET_VALUE = "env-injected-s3cret-7f3a9"
@@ -33,16 +33,6 @@ JSON_LOGS = ("--interval", "1", "--log-format", "json")
 def receiver() -> Iterator[Receiver]:
     for [started] in receivers("ok"):
         yield started
-
-
-def wait_for(check: Any, what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
@@ -92,14 +82,21 @@ authenticator:
             env=env,
         )
         try:
-            wait_for(lambda: any(d.get("kind") == "schedule" for d in lines_of(out)), "the sync's lines")
+            eventually_now(
+                lambda: any(d.get("kind") == "schedule" for d in lines_of(out)), 60, "the sync's lines", interval=0.2
+            )
             base = f"http://127.0.0.1:{api_port}"
             login = httpx.post(f"{base}/auth/token", data={"username": "admin", "password": PASSWORD}, timeout=30)
             assert login.status_code == 200, login.text
             auth = {"Authorization": f"Bearer {login.json()['access_token']}", "X-Request-ID": "req-0001"}
             deployed = httpx.post(f"{base}/tasks/deploy/hello", json={}, headers=auth, timeout=30)
             assert deployed.status_code == 200, deployed.text
-            wait_for(lambda: any(d.get("request_id") == "req-0001" for d in lines_of(out)), "the request's line")
+            eventually_now(
+                lambda: any(d.get("request_id") == "req-0001" for d in lines_of(out)),
+                60,
+                "the request's line",
+                interval=0.2,
+            )
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)

@@ -40,7 +40,7 @@ from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import temporal_json
+from tests.helpers import SCHEDULE_TASK, temporal_json
 
 BACKENDS = ["sqlite", "dynamodb"]
 
@@ -293,18 +293,6 @@ def test_notices_are_kept_until_dropped_and_seen_by_another_process(backend: Bac
 
 # --- two reconciles at once ----------------------------------------------------------------------------------------
 
-SCHEDULE = """
-name: {name}
-runner: ScheduledWorkflowRunner
-workflow:
-  task_queue: {queue}
-  workflow_id: {sid}-wf
-  workflow: Task
-  scheduler_id: {sid}
-  intervals: [{{every: 1h}}]
-  workflow_kwargs: {{activity: zero}}
-"""
-
 
 async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
     backend: Backend, tmp_path: Path, engine: Engine
@@ -312,7 +300,10 @@ async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
     repo = GitRepo(tmp_path)
     prefix = f"st{uuid.uuid4().hex[:6]}"
     for name in ("p", "q"):
-        repo.write(f"deployments/tasks/{name}.yaml", SCHEDULE.format(name=name, sid=f"{prefix}-{name}", queue="q"))
+        repo.write(
+            f"deployments/tasks/{name}.yaml",
+            SCHEDULE_TASK.format(name=name, sid=f"{prefix}-{name}", queue="q", every="1h"),
+        )
     head = repo.commit()
     host, port = engine.server.address.split(":")
     section = backend.config.state.model_dump_json()
@@ -332,13 +323,15 @@ async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
     second_config.repository.cache_dir = f"{tmp_path}/cache-2"
     second = Reconciler(second_config, open_store(second_config), connections=engine.connections)
 
-    one, two = await asyncio.gather(first.sync("first"), second.sync("second"))
-    assert sorted([one.status, two.status]) == ["already_running", "succeeded"], (one, two)
-    ran = one if one.status == "succeeded" else two
-    assert [run.status for run in ran.follow_ups] == ["succeeded"], "exactly one follow-up"
+    lease = await first.lease()  # the first container's sync has begun: it holds the lease
+    assert lease is not None
+    refused = await asyncio.gather(second.sync("second"), second.sync("second again"))
+    assert [r.status for r in refused] == ["already_running", "already_running"], "the lease lets exactly one run"
+    ran = await first.sync("first", lease=lease)
+    assert ran.status == "succeeded"
+    assert [run.status for run in ran.follow_ups] == ["succeeded"], "two triggers meanwhile: exactly one follow-up"
     assert ran.follow_ups[0].id == "" and ran.follow_ups[0].message == "up to date", "it found nothing new"
-    triggers = [s.trigger for s in open_store(config).syncs()]
-    assert triggers == [ran.runs[0].id and ("first" if ran is one else "second")], triggers
+    assert [s.trigger for s in open_store(config).syncs()] == ["first"]
     objects = {(o.kind, o.name): o for o in open_store(config).objects()}
     assert set(objects) == {("schedule", "p"), ("schedule", "q")} and objects[("schedule", "p")].revision == head
     listed = {s["scheduleId"] for s in temporal_json(engine.server, "schedule", "list") or []}

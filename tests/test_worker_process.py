@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.devserver import DevServer
 from tests.gitrepo import GitRepo
-from tests.helpers import temporal_json, write
+from tests.helpers import eventually, temporal_json, write
 
 GRACE = 20.0  # the worker file's graceful_shutdown_timeout, in seconds
 
@@ -117,18 +118,16 @@ class WorkerProcess:
         return self.out_file.read_text(errors="replace")
 
     async def wait_serving(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while "workers running" not in self.output():
-            if self.proc.poll() is not None:
-                pytest.fail(f"worker exited with {self.proc.returncode}:\n{self.output()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"worker not serving after {timeout}s:\n{self.output()}")
-            await asyncio.sleep(0.1)
+        def serving() -> bool:
+            assert self.proc.poll() is None, f"worker exited with {self.proc.returncode}:\n{self.output()}"
+            return "workers running" in self.output()
+
+        await eventually(serving, timeout, "the worker serving")
 
     async def wait_exit(self, timeout: float) -> int | None:
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        """Its exit code, or None when it still runs after `timeout` seconds."""
+        with contextlib.suppress(AssertionError):
+            await eventually(lambda: self.proc.poll() is not None, timeout, "the worker exiting", interval=0.05)
         return self.proc.poll()
 
     def close(self) -> None:
@@ -153,14 +152,6 @@ def spawn(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     finally:
         for worker in started:
             worker.close()
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def lines(path: Path) -> list[str]:
@@ -215,7 +206,7 @@ async def test_worker_serves_and_sigterm_completes_in_flight_activity_within_gra
         id=wid,
         task_queue=queue,
     )
-    await wait_for(lambda: Path(f"{marker}.started").exists(), 15, "the slow activity to start")
+    await eventually(lambda: Path(f"{marker}.started").exists(), 15, "the slow activity to start", interval=0.05)
     described = temporal_json(temporal_server, "workflow", "describe", "--workflow-id", wid)
     pending = described.get("pendingActivities") or []
     assert [p["activityType"]["name"] for p in pending] == ["slow"]
@@ -275,7 +266,7 @@ async def test_sigkill_mid_batch_then_restart_completes_batch_with_effects_once(
         id=wid,
         task_queue=queue,
     )
-    await wait_for(lambda: "a" in lines(log) and "b" in lines(starts), 15, "a done and b started")
+    await eventually(lambda: "a" in lines(log) and "b" in lines(starts), 15, "a done and b started", interval=0.05)
     await asyncio.sleep(0.5)  # b is mid-sleep: its effect is not there yet
     first.proc.send_signal(signal.SIGKILL)
     assert await first.wait_exit(10) == -signal.SIGKILL
@@ -376,23 +367,25 @@ async def test_follow_starts_reloads_and_stops_workers_as_the_repository_changes
 
     repo.write("code/greetings.py", GREETINGS.format(word="hi"))
     repo.commit("new code")
-    await wait_for(lambda: "worker w: reloaded" in worker.output(), 30, "the worker to reload")
+    await eventually(lambda: "worker w: reloaded" in worker.output(), 30, "the worker to reload", interval=0.05)
     assert await greet(client, q1, "ada") == "hi ada"
 
     repo.write("workers/w2.yaml", worker_file(q2))
     repo.commit("second worker")
-    await wait_for(lambda: "worker w2: started" in worker.output(), 30, "the second worker")
+    await eventually(lambda: "worker w2: started" in worker.output(), 30, "the second worker", interval=0.05)
     assert await greet(client, q2, "bob") == "hi bob"
 
     repo.write("workers/w.yaml", worker_file(q1) + "  max_workers: many\n")
     repo.commit("broken worker file")
-    await wait_for(lambda: "kept the running version" in worker.output(), 30, "the broken file to be reported")
+    await eventually(
+        lambda: "kept the running version" in worker.output(), 30, "the broken file to be reported", interval=0.05
+    )
     assert "workers/w.yaml" in worker.output()
     assert await greet(client, q1, "cy") == "hi cy"
 
     repo.delete("workers/w2.yaml")
     repo.commit("no second worker")
-    await wait_for(lambda: "worker w2: stopped" in worker.output(), 30, "the second worker to stop")
+    await eventually(lambda: "worker w2: stopped" in worker.output(), 30, "the second worker to stop", interval=0.05)
 
     worker.proc.send_signal(signal.SIGTERM)
     assert await worker.wait_exit(GRACE + 5) == 0, worker.output()

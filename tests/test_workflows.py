@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
 from typing import Any
@@ -11,7 +10,7 @@ from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import Client, WorkflowHandle
 
 from tests.conftest import ENGINE_QUEUE, SECOND_NAMESPACE, Engine
-from tests.helpers import temporal_json
+from tests.helpers import eventually, temporal_json
 
 
 def recorded_calls(engine: Engine) -> list[str]:
@@ -29,13 +28,11 @@ async def start(client: Client, workflow: str, kwargs: dict[str, Any], wid: str 
 
 
 async def wait_for_state(handle: WorkflowHandle, state: str, timeout: float = 10) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        status = await handle.query("status")
-        if status["state"] == state:
-            return status
-        assert asyncio.get_running_loop().time() < deadline, f"state stayed {status}"
-        await asyncio.sleep(0.1)
+    async def reached() -> dict[str, Any] | None:
+        status: dict[str, Any] = await handle.query("status")
+        return status if status["state"] == state else None
+
+    return await eventually(reached, timeout, f"{handle.id} in state {state}")
 
 
 async def test_task_calls_activities_with_0_1_and_3_arguments(engine: Engine) -> None:
@@ -141,10 +138,11 @@ async def test_renew_continues_as_new(engine: Engine) -> None:
     first_run = (await handle.describe()).run_id
     await wait_for_state(handle, "waiting")
     await handle.signal("start")
-    deadline = asyncio.get_running_loop().time() + 10
-    while (await client.get_workflow_handle(handle.id).describe()).run_id == first_run:
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.1)
+
+    async def renewed() -> bool:
+        return (await client.get_workflow_handle(handle.id).describe()).run_id != first_run
+
+    await eventually(renewed, 10, "a new run")
     old = await client.get_workflow_handle(handle.id, run_id=first_run).describe()
     assert old.status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
     new = client.get_workflow_handle(handle.id)

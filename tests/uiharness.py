@@ -25,6 +25,7 @@ from reconciler.sync import SyncResult
 from tests.apiharness import ADMIN, api_config
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
+from tests.helpers import eventually
 
 CHROMIUM = os.environ.get("LAUNCHPAD_CHROMIUM", "/usr/bin/chromium")
 # without the background-networking flags Chromium's own outgoing connections are refused here
@@ -112,11 +113,8 @@ async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            return server, task, f"http://127.0.0.1:{port}"
-        await asyncio.sleep(0.01)
-    raise AssertionError("uvicorn did not start")
+    await eventually(lambda: server.started, 5, "uvicorn starting", interval=0.01)
+    return server, task, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
