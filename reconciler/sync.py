@@ -232,7 +232,9 @@ class Reconciler:
         code = await asyncio.to_thread(code_hash, self.source, head, self.config)
         desired = await self._desired(head, files, applied, code)
         live = await self._scan(desired, applied)
-        return make_plan(desired, applied, live, self.config.reconciler, self.resolve, instance=self.instance), desired
+        settings, suspended = self.config.reconciler, meta.suspended
+        plan = make_plan(desired, applied, live, settings, self.resolve, instance=self.instance, suspended=suspended)
+        return plan, desired
 
     async def _refresh(self, head: str, meta: SyncMeta) -> tuple[Plan, DesiredState]:
         """Only what changed since `meta.revision`, and what the last sync left to retry."""
@@ -258,11 +260,22 @@ class Reconciler:
         managed = None
         if any(o.path not in blobs for o in applied if o.kind in MANAGED_IN_TEMPORAL):  # some file went away
             managed = await call(self.store, self.store.count_objects, MANAGED_IN_TEMPORAL)
-        plan = make_plan(
-            desired, applied, live, self.config.reconciler, self.resolve, instance=self.instance, managed=managed
-        )
         read = {*files, *blobs}  # files not read again keep the errors the last sync found in them
-        plan.errors = [e for e in meta.errors if e.file not in read] + plan.errors
+        kept = [e for e in meta.errors if e.file not in read]
+        desired.errors, desired.broken = kept + desired.errors, desired.broken | {stem(e.file) for e in kept}
+        needed = {d for o in desired.objects.values() for d in o.policy.depends_on} - {o.name for o in applied}
+        others = await call(self.store, self.store.objects_named, needed) if needed else []  # what they wait for
+        plan = make_plan(
+            desired,
+            applied,
+            live,
+            self.config.reconciler,
+            self.resolve,
+            instance=self.instance,
+            managed=managed,
+            others=others,
+            suspended=meta.suspended,
+        )
         return plan, desired
 
     async def _desired(
@@ -270,7 +283,6 @@ class Reconciler:
     ) -> DesiredState:
         desired = await asyncio.to_thread(load_desired, self.source, head, files, applied, code, self.env)
         desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(obj)}
-        await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)
         return desired
 
     async def _scan(self, desired: DesiredState, applied: list[AppliedObject]) -> Live:
@@ -278,23 +290,26 @@ class Reconciler:
         those servers, where orphans may hide)."""
         targets: set[Target] = set()
         expected: dict[tuple[Target, str], str | None] = {}
+        ignore: dict[tuple[Target, str], tuple[str, ...]] = {}  # what each schedule's fingerprint leaves out
         workflows: list[tuple[Target, str]] = []
-        for obj in desired.objects.values():
-            target = self.resolve(obj.server, obj.namespace)
-            if obj.kind == Kind.SCHEDULE:
-                targets.add(target)
-            elif obj.kind == Kind.TASK:
-                workflows.append((target, obj.temporal_id or ""))
         for prev in applied:
             if prev.kind == Kind.SCHEDULE:
                 target = self.resolve(prev.server, prev.namespace)
                 targets.add(target)
                 expected[(target, prev.temporal_id or "")] = prev.fingerprint
+                ignore[(target, prev.temporal_id or "")] = prev.policy.ignore_differences
+        for obj in desired.objects.values():
+            target = self.resolve(obj.server, obj.namespace)
+            if obj.kind == Kind.SCHEDULE:
+                targets.add(target)
+                ignore[(target, obj.temporal_id or "")] = obj.policy.ignore_differences
+            elif obj.kind == Kind.TASK:
+                workflows.append((target, obj.temporal_id or ""))
         if self.scope is None or Kind.SCHEDULE in self.scope.kinds:
             for server in {t[0] for t in targets}:
                 config = self.config.temporalio.server(server)
                 targets |= {(server, ns) for ns in config.namespace_names}
-        return await scan(self.connections, targets, expected, workflows)
+        return await scan(self.connections, targets, expected, workflows, ignore)
 
     # the lease
 
@@ -363,6 +378,7 @@ class Reconciler:
             await call(self.store, self.store.put_sync, record)
             recorded = True
             plan, desired = await self._plan(head, meta, complete=complete)
+            await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)  # what apply runs
             applier = Applier(
                 self.connections,
                 self.registry,
@@ -378,6 +394,7 @@ class Reconciler:
             elif not lease.lost and not plan.refused:
                 meta.revision, meta.code, meta.errors = head, desired.code_hash, plan.errors
                 meta.retry, meta.retry_at = sorted(applied.retry), started + RETRY_AFTER
+                meta.suspended = {n: note for n, note in meta.suspended.items() if n not in plan.settled}
                 if plan.complete:
                     meta.drift_scan_at = started
             status = _status(plan, applied.outcomes, applied.outage, lease.lost)

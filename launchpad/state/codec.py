@@ -17,6 +17,7 @@ from launchpad.state.records import (
     FileError,
     Kind,
     Outcome,
+    Policy,
     RunStatus,
     SyncMeta,
     SyncRecord,
@@ -53,6 +54,8 @@ def load_object(text: str) -> AppliedObject:
     data["kind"] = Kind(data["kind"])
     data["status"] = SyncStatus(data.get("status") or SyncStatus.SYNCED)
     data["updated_at"] = _date(data.get("updated_at"))
+    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in (data.get("policy") or {}).items()}
+    data["policy"] = Policy(**_known(Policy, policy))
     return AppliedObject(**data)
 
 
