@@ -198,7 +198,7 @@ class Reconciler:
             target = (obj.server or "", obj.namespace or "")
         return self.scope.manages(obj.kind, obj.name, obj.path, target)
 
-    def _folders(self) -> list[str]:
+    def folders(self) -> list[str]:
         return self.scope.read(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
 
     def load_code(self, revision: str, code: str | None = None) -> None:
@@ -228,7 +228,7 @@ class Reconciler:
         if refresh:
             return await self._refresh(head, meta)
         applied = [o for o in await call(self.store, self.store.objects) if self._manages(o)]
-        files = await asyncio.to_thread(self.source.files, head, self._folders())
+        files = await asyncio.to_thread(self.source.files, head, self.folders())
         code = await asyncio.to_thread(code_hash, self.source, head, self.config)
         desired = await self._desired(head, files, applied, code)
         live = await self._scan(desired, applied)
@@ -238,7 +238,7 @@ class Reconciler:
 
     async def _refresh(self, head: str, meta: SyncMeta) -> tuple[Plan, DesiredState]:
         """Only what changed since `meta.revision`, and what the last sync left to retry."""
-        folders, code_paths = self._folders(), self.config.code_paths
+        folders, code_paths = self.folders(), self.config.code_paths
         since = meta.revision or ""
         changes = await asyncio.to_thread(self.source.changes, since, head, [*folders, *code_paths])
         paths = {c.path for c in changes} | {c.old_path for c in changes if c.old_path}
