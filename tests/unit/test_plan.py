@@ -341,7 +341,9 @@ def item_named(plan: Plan, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_a_file_suspending_the_task_settles_the_override() -> None:
-    plan = Case([desired("a", policy=policy(suspend=True))], [applied("a")], complete=False, suspended={"a": "x"}).plan()
+    plan = Case(
+        [desired("a", policy=policy(suspend=True))], [applied("a")], complete=False, suspended={"a": "x"}
+    ).plan()
     [item] = plan.items
     assert item.status == SyncStatus.SUSPENDED and "sync.suspend in the file" in item.reason
     assert plan.settled == {"a"}
@@ -353,7 +355,9 @@ def test_an_override_says_who_suspended_it() -> None:
 
 
 def test_prune_off_reports_an_orphan_out_of_sync() -> None:
-    case = Case([desired("b")], [applied("a", policy=policy(prune=False)), applied("b")], [schedule("a"), schedule("b")])
+    case = Case(
+        [desired("b")], [applied("a", policy=policy(prune=False)), applied("b")], [schedule("a"), schedule("b")]
+    )
     item = item_named(case.plan(), "a")
     assert item.orphan and item.status == SyncStatus.OUT_OF_SYNC and "prune is off" in item.reason
 
