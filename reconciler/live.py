@@ -61,11 +61,15 @@ async def scan(
     ignored = ignore or {}
     for target in sorted(set(targets)):
         client = await connections.client(*target)
-        async for listed in await client.list_schedules():
-            if listed.schedule is not None:
-                key = (target, listed.id)
-                fp = fingerprint(listed.schedule.spec, ignored.get(key, ()))
-                live.schedules[key] = LiveSchedule(listed.id, owner(await listed.memo()), fp)
+        try:
+            async for listed in await client.list_schedules():
+                if listed.schedule is not None:
+                    key = (target, listed.id)
+                    fp = fingerprint(listed.schedule.spec, ignored.get(key, ()))
+                    live.schedules[key] = LiveSchedule(listed.id, owner(await listed.memo()), fp)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise  # else a namespace not registered yet: it holds nothing (the apply registers it first)
     doubtful = [
         key
         for key, written in expected.items()
