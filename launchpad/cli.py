@@ -134,23 +134,45 @@ def schema(
         console.print(f"wrote {reference}")
 
 
+class CiChoice(StrEnum):
+    github = "github"
+    gitlab = "gitlab"
+
+
 @app.command()
 def setup(
-    name: Annotated[str, typer.Option("--name", help="project name: the code folder NAME/temporal (a Python name)")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="project name: the code folder NAME/temporal (a Python name)")
+    ] = None,
     path: Annotated[Path, typer.Option("--path", help="folder to set up (created when missing)")] = Path("."),
+    ci: Annotated[
+        CiChoice | None,
+        typer.Option("--ci", help="also write the CI recipe that validates and plans every pull request"),
+    ] = None,
 ) -> None:
-    """Scaffold a project: deployments/, NAME/temporal/, launchpad_configs.yaml, .gitignore and git."""
+    """Scaffold a project: deployments/, NAME/temporal/, launchpad_configs.yaml, .gitignore and git;
+    with --ci (alone, or with --name), the CI workflow that validates and plans pull requests."""
+    from launchpad.ci import ci_files, write_ci
     from launchpad.scaffold import ScaffoldError, scaffold
 
+    if name is None and ci is None:
+        err_console.print("[red]give --name NAME (a new project), --ci github|gitlab (a CI recipe), or both[/red]")
+        raise typer.Exit(2)
     try:
-        result = scaffold(name, path)
+        if name is None:
+            assert ci is not None
+            lines = write_ci(ci.value, path).summary(ci.value)
+            error = None
+        else:
+            result = scaffold(name, path, extra=ci_files(ci.value) if ci else None)
+            lines, error = result.summary(), result.error
     except ScaffoldError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    for line in result.summary():
+    for line in lines:
         console.print(escape(line), highlight=False, soft_wrap=True)
-    if result.error:
-        err_console.print(f"[red]{escape(result.error)}[/red]", soft_wrap=True)
+    if error:
+        err_console.print(f"[red]{escape(error)}[/red]", soft_wrap=True)
         raise typer.Exit(1)
 
 
