@@ -186,3 +186,15 @@ def test_the_gitlab_pipeline_parses_with_its_jobs_and_its_scripts_plan_and_post_
     posted = log.read_text()
     assert "curl " in posted and "https://gitlab.example.test/api/v4/projects/12/merge_requests/7/notes" in posted
     assert "PRIVATE-TOKEN: a-token" in posted and plan in posted
+
+
+def test_setup_with_a_name_and_ci_commits_the_workflow_with_the_scaffold(tmp_path: Path) -> None:
+    from tests.test_setup import clean_env, git, launchpad
+
+    env = clean_env(tmp_path / "home", "[user]\n  name = Dev\n  email = dev@example.test\n")
+    done = launchpad("setup", "--name", "demo", "--ci", "github", "--path", str(tmp_path / "p"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    committed = git(tmp_path / "p", "ls-files", env=env).splitlines()
+    assert ".github/workflows/launchpad.yml" in committed and "launchpad_configs.yaml" in committed
+    neither = launchpad("setup", cwd=tmp_path, env=env)
+    assert neither.returncode == 2 and "--ci github|gitlab" in neither.stderr
