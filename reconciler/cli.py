@@ -79,7 +79,7 @@ def run(coro: Any) -> Any:
 EXIT_CODES = {
     RunStatus.SUCCEEDED: 0,
     RunStatus.FAILED: 1,
-    RunStatus.DEGRADED: 3,  # applied, but some files are broken: their last good version runs
+    RunStatus.DEGRADED: 3,  # applied, but some files are broken (their last good version runs) or objects wait
     RunStatus.REFUSED: 4,
     RunStatus.ALREADY_RUNNING: 75,  # EX_TEMPFAIL: another sync holds the lease; nothing was done
 }

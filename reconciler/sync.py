@@ -142,7 +142,8 @@ def _status(plan: Plan, outcomes: list[Outcome], outage: str | None, lost: bool)
         return RunStatus.REFUSED
     if outage or lost or any(not o.ok for o in outcomes):
         return RunStatus.FAILED
-    return RunStatus.DEGRADED if plan.errors else RunStatus.SUCCEEDED
+    waiting = any(item.waiting for item in plan.items)  # an object waits for a dependency: not all applied
+    return RunStatus.DEGRADED if plan.errors or waiting else RunStatus.SUCCEEDED
 
 
 class Reconciler:

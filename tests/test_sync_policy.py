@@ -259,3 +259,12 @@ async def test_namespaces_first_a_configured_namespace_is_registered_before_its_
     assert result.status == "succeeded", result
     client = await reconciler.connections.client(namespace=namespace)
     assert (await client.get_schedule_handle("there").describe()).id == "there"
+
+
+async def test_a_dependant_of_no_such_task_waits_and_the_sync_is_degraded(gitops: GitOps) -> None:
+    task(gitops, "lonely", more="depends_on: [nobody]\n")
+    gitops.repo.commit()
+    result = await gitops.sync()
+    assert result.status == "degraded" and result.writes == 0
+    assert status(gitops, "lonely") == ("Missing", "waiting for 'nobody': missing: no reconciled task of that name")
+    assert gitops.sid("lonely") not in schedule_ids(gitops.server)

@@ -31,7 +31,7 @@ class RunStatus(StrEnum):
 
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # every object applied, every file valid
-    DEGRADED = "degraded"  # every object applied, but some files are broken (their last good version stays)
+    DEGRADED = "degraded"  # applied, but some files are broken (their last good version stays) or objects wait
     FAILED = "failed"  # the sync, or some object, failed: repository or Temporal unreachable, a write refused
     REFUSED = "refused"  # the plan was refused (it would delete every managed object)
     ABANDONED = "abandoned"  # its process died; a later sync took the lease over
