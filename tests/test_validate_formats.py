@@ -138,3 +138,15 @@ def test_sync_keys_are_refused_on_tasks_the_reconciler_does_not_manage() -> None
         ),
         ("ignore_differences", "applies to schedules only (runner ScheduledWorkflowRunner)", 14),
     ]
+
+
+def test_the_task_schema_and_the_reference_have_the_new_keys() -> None:
+    from launchpad.reference import reference
+    from launchpad.schema import json_schema
+
+    schema = json_schema("task")
+    assert {"sync", "ignore_differences", "depends_on"} <= set(schema["properties"])
+    assert set(schema["$defs"]["SyncPolicy"]["properties"]) == {"suspend", "self_heal", "prune"}
+    assert "spec.jitter" in schema["properties"]["ignore_differences"]["items"]["enum"]
+    text = reference()
+    assert "| `depends_on` |" in text and "### task: `SyncPolicy`" in text
