@@ -38,6 +38,8 @@ def render(preview: Preview, branch: str = "") -> str:
     if preview.errors:
         counts.append(f"{len(preview.errors)} file error(s) introduced")
     lines += ["**" + " · ".join(counts) + "**", ""]
+    if preview.unchanged_errors:
+        lines += [f"_{preview.unchanged_errors} file error(s) the base has too are not listed._", ""]
     lines += ["| | object | change | why |", "| --- | --- | --- | --- |"]
     for item in preview.changes:
         why = item.waiting or item.reason

@@ -84,7 +84,8 @@ class Preview:
             "revision": self.revision,
             "base": self.base,
             "exit_code": self.exit_code,
-            "summary": {c: self.count(c) for c in (CREATE, UPDATE, PRUNE, NO_CHANGE)} | {"errors": len(self.errors)},
+            "summary": {c: self.count(c) for c in (CREATE, UPDATE, PRUNE, NO_CHANGE)}
+            | {"errors": len(self.errors), "errors_before": self.unchanged_errors},
             "refused": self.refused,
             "items": [item.as_dict() for item in self.items],
             "errors": [asdict(e) for e in self.errors],

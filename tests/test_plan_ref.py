@@ -92,6 +92,8 @@ def test_a_branch_is_planned_exactly_then_merged_and_synced_plans_nothing(projec
     after = in_checkout(project, "plan", "--ref", "HEAD", "--format", "markdown")
     assert after.returncode == 0, after.stdout + after.stderr
     assert "**No changes.**" in after.stdout
+    summary = json.loads(in_checkout(project, "plan", "--ref", "HEAD", "--format", "json").stdout)["summary"]
+    assert (summary["errors"], summary["errors_before"]) == (0, 1), "fragile.yaml was broken before: not blamed"
 
 
 def test_plan_ref_errors_exit_1(project: Project) -> None:
