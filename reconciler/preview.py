@@ -10,6 +10,7 @@ file errors REV introduces (those it has and `--base` has not). Like `terraform 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +37,8 @@ CHANGES = {
     Action.DELETE: PRUNE,
     Action.STOP: PRUNE,
 }
-EXIT_NO_CHANGE, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_NO_CHANGE, EXIT_CHANGES = 0, 2  # an error exits 1 (the command line's rule for launchpad errors)
+Env = Mapping[str, str] | None
 
 
 @dataclass
@@ -129,7 +131,7 @@ def _errors_at(reconciler: Reconciler, revision: str) -> list[FileError]:
     return load_desired(reconciler.source, revision, files, [], "", reconciler.env).errors
 
 
-def _item(item: PlanItem, checkout: CheckoutSource, base: str | None, env: Any) -> PreviewItem:
+def _item(item: PlanItem, checkout: CheckoutSource, base: str | None, env: Env) -> PreviewItem:
     change = CHANGES.get(item.action, NO_CHANGE)
     out = PreviewItem(item.kind, item.name, change, item.reason, str(item.status), item.waiting)
     if item.kind == Kind.WORKER or item.desired is None or change not in (CREATE, UPDATE):
@@ -148,7 +150,7 @@ def _item(item: PlanItem, checkout: CheckoutSource, base: str | None, env: Any) 
     return out
 
 
-def _applied_version(item: PlanItem, checkout: CheckoutSource, base: str | None, env: Any) -> TaskSpec | None:
+def _applied_version(item: PlanItem, checkout: CheckoutSource, base: str | None, env: Env) -> TaskSpec | None:
     """The task as it runs: the blob last applied, else the file at the base revision."""
     applied = item.applied
     if applied is not None and applied.applied and checkout.has_blob(applied.blob):
@@ -158,7 +160,7 @@ def _applied_version(item: PlanItem, checkout: CheckoutSource, base: str | None,
     return _spec(path, text, env) if text is not None else None
 
 
-def _spec(path: str, text: str, env: Any) -> TaskSpec | None:
+def _spec(path: str, text: str, env: Env) -> TaskSpec | None:
     try:
         parsed = parse_file(path, text, env)
     except SpecErrors:
