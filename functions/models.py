@@ -140,7 +140,7 @@ class SyncRequest(Body):
 class ObjectStatus(BaseModel):
     kind: str
     name: str
-    status: str = Field(description="Synced, OutOfSync, Degraded or Missing")
+    status: str = Field(description="Synced, OutOfSync, Degraded, Missing or Suspended")
     reason: str
     revision: str
     temporal_id: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -73,20 +74,31 @@ def exit_now(code: int = 0) -> None:
 
 def print_errors(errors: list[SpecError]) -> None:
     for error in errors:
+        where = f" [dim](line {error.line}, column {error.column})[/dim]" if error.line is not None else ""
         err_console.print(
-            f"[red]{escape(error.file)}[/red]: [bold]{escape(error.path)}[/bold]: {escape(error.message)}",
+            f"[red]{escape(error.file)}[/red]: [bold]{escape(error.path)}[/bold]: {escape(error.message)}{where}",
             highlight=False,
             soft_wrap=True,
         )
+
+
+class ErrorFormat(StrEnum):
+    text = "text"
+    github = "github"
+    json = "json"
 
 
 @app.command()
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(help="files or folders (default: the configured ones)")] = None,
     config: ConfigOption = None,
+    output: Annotated[
+        ErrorFormat,
+        typer.Option("--format", help="github: GitHub Actions annotations; json: a list of {file, line, column, ...}"),
+    ] = ErrorFormat.text,
 ) -> None:
     """Validate the configuration and every task and worker file; exit 1 on any error."""
-    validate_or_exit(config_or_exit(config), paths)
+    validate_or_exit(config_or_exit(config), paths, output)
 
 
 def registry_for(cfg: Config) -> Registry:
@@ -98,17 +110,35 @@ def registry_for(cfg: Config) -> Registry:
     return registry
 
 
-def validate_or_exit(cfg: Config, paths: list[Path] | None = None) -> None:
+def validate_or_exit(cfg: Config, paths: list[Path] | None = None, output: ErrorFormat = ErrorFormat.text) -> None:
+    """Every file, its components and the dependencies between tasks; the errors with their
+    line and column, as text (stderr), GitHub annotations or JSON (stdout)."""
+    from launchpad.error_report import as_json, github, locate_files
+    from launchpad.spec.dependencies import check_files
+
     roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]
-    catalog = load_catalog(roots, base=None if paths else cfg.base_dir)
+    base = None if paths else cfg.base_dir
+    catalog = load_catalog(roots, base=base)
     registry = registry_for(cfg)
     catalog.errors += catalog.check_components(registry.names)
+    catalog.errors += check_files({name: (doc.file, doc.doc) for name, doc in catalog.tasks.items()})
     catalog.errors += [SpecError(file, "<module>", f"cannot import: {e}") for file, e in registry.module_errors.items()]
+
+    def path_of(file: str) -> Path:
+        return base / file if base is not None else Path(file)
+
+    locate_files(catalog.errors, path_of)
+    if output == ErrorFormat.json:
+        print(as_json(catalog.errors, path_of))
+    elif output == ErrorFormat.github and catalog.errors:
+        print(github(catalog.errors, path_of))
     if catalog.errors:
-        print_errors(catalog.errors)
+        if output == ErrorFormat.text:
+            print_errors(catalog.errors)
         err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
         raise typer.Exit(1)
-    console.print(f"[green]ok[/green]: {len(catalog.tasks)} task(s), {len(catalog.workers)} worker(s)")
+    summary = f"{len(catalog.tasks)} task(s), {len(catalog.workers)} worker(s)"
+    (err_console if output == ErrorFormat.json else console).print(f"[green]ok[/green]: {summary}")
 
 
 @app.command()
@@ -127,23 +157,45 @@ def schema(
         console.print(f"wrote {reference}")
 
 
+class CiChoice(StrEnum):
+    github = "github"
+    gitlab = "gitlab"
+
+
 @app.command()
 def setup(
-    name: Annotated[str, typer.Option("--name", help="project name: the code folder NAME/temporal (a Python name)")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="project name: the code folder NAME/temporal (a Python name)")
+    ] = None,
     path: Annotated[Path, typer.Option("--path", help="folder to set up (created when missing)")] = Path("."),
+    ci: Annotated[
+        CiChoice | None,
+        typer.Option("--ci", help="also write the CI recipe that validates and plans every pull request"),
+    ] = None,
 ) -> None:
-    """Scaffold a project: deployments/, NAME/temporal/, launchpad_configs.yaml, .gitignore and git."""
+    """Scaffold a project: deployments/, NAME/temporal/, launchpad_configs.yaml, .gitignore and git;
+    with --ci (alone, or with --name), the CI workflow that validates and plans pull requests."""
+    from launchpad.ci import ci_files, write_ci
     from launchpad.scaffold import ScaffoldError, scaffold
 
+    if name is None and ci is None:
+        err_console.print("[red]give --name NAME (a new project), --ci github|gitlab (a CI recipe), or both[/red]")
+        raise typer.Exit(2)
     try:
-        result = scaffold(name, path)
+        if name is None:
+            assert ci is not None
+            lines = write_ci(ci.value, path).summary(ci.value)
+            error = None
+        else:
+            result = scaffold(name, path, extra=ci_files(ci.value) if ci else None)
+            lines, error = result.summary(), result.error
     except ScaffoldError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    for line in result.summary():
+    for line in lines:
         console.print(escape(line), highlight=False, soft_wrap=True)
-    if result.error:
-        err_console.print(f"[red]{escape(result.error)}[/red]", soft_wrap=True)
+    if error:
+        err_console.print(f"[red]{escape(error)}[/red]", soft_wrap=True)
         raise typer.Exit(1)
 
 

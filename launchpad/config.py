@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, SecretStr, field_valida
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
 from launchpad.spec.base import StrictModel, empty_list
+from launchpad.spec.positions import locate
 from launchpad.spec.reading import read_yaml, validate
 from launchpad.types import Duration
 
@@ -549,8 +550,11 @@ def config_path(explicit: str | os.PathLike[str] | None = None, env: Mapping[str
 
 
 def parse_config(text: str, file: str, env: Mapping[str, str] | None = None) -> Config:
-    doc, _ = inject_env(read_yaml(text, file) if text.strip() else {}, file, os.environ if env is None else env)
-    return validate(Config, doc, file)
+    try:
+        doc, _ = inject_env(read_yaml(text, file) if text.strip() else {}, file, os.environ if env is None else env)
+        return validate(Config, doc, file)
+    except SpecErrors as exc:
+        raise locate(exc, text) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -36,17 +36,22 @@ class SpecError(LaunchpadError):
     code = "invalid_spec"
     kind = "invalid"
 
-    def __init__(self, file: str, path: str, message: str) -> None:
+    def __init__(self, file: str, path: str, message: str, line: int | None = None, column: int | None = None) -> None:
         self.file = file
         self.path = path
         self.message = message
+        self.line = line  # 1-based, where the YAML node of `path` starts (launchpad.spec.positions)
+        self.column = column
         super().__init__(str(self))
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: {self.message}"
 
-    def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "path": self.path, "message": self.message}
+    def as_dict(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = {"file": self.file, "path": self.path, "message": self.message}
+        if self.line is not None and self.column is not None:
+            out |= {"line": self.line, "column": self.column}
+        return out
 
 
 class SpecErrors(LaunchpadError):

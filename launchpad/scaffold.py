@@ -149,8 +149,9 @@ def project_files(name: str) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def scaffold(name: str, path: Path | str = ".") -> ScaffoldResult:
-    """Write the project files that do not exist yet; set up git when there is no repository."""
+def scaffold(name: str, path: Path | str = ".", extra: Mapping[str, str] | None = None) -> ScaffoldResult:
+    """Write the project files that do not exist yet (and `extra`'s: path -> text, a CI recipe);
+    set up git when there is no repository."""
     check_name(name)
     root = Path(path).expanduser()
     if root.exists() and not root.is_dir():
@@ -158,7 +159,7 @@ def scaffold(name: str, path: Path | str = ".") -> ScaffoldResult:
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     result = ScaffoldResult(root, name)
-    files = project_files(name)
+    files = project_files(name) | dict(extra or {})
     for relative in files:  # refuse before writing anything
         for parent in list((root / relative).relative_to(root).parents)[:-1]:
             if (root / parent).exists() and not (root / parent).is_dir():

@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.errors import LaunchpadError, TemporalUnavailable
 from launchpad.registry import Registry
+from launchpad.spec.dependencies import levels
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 from launchpad.state.records import AppliedObject, FileError, Kind, Outcome, SyncStatus
@@ -28,13 +29,14 @@ from launchpad.temporal.memo import owner
 from launchpad.temporal.runners import AlreadyRunning, NotManaged, ScheduledWorkflowRunner, runner_for
 from launchpad.temporal.schedules import build_spec, fingerprint
 from reconciler.live import Target, describe_schedule
-from reconciler.plan import Action, Plan, PlanItem
+from reconciler.plan import MANAGED_IN_TEMPORAL, WRITES, Action, Plan, PlanItem
 
 if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
     from launchpad.temporal.workers import WorkerSet
 
 T = TypeVar("T")
 OUTAGE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+CREATES = (Action.CREATE, Action.START)
 
 
 class LeaseLost(LaunchpadError):
@@ -104,11 +106,15 @@ class Applier:
     lost: Callable[[], bool] = lambda: False  # the lease is gone: stop writing
 
     async def apply(self, plan: Plan) -> ApplyResult:
+        """Namespaces first; then creations and updates in dependency order (each level at once,
+        bounded by `concurrency`), an object waiting while a dependency failed or waits; then
+        prunes, dependants before what they depend on."""
         result = ApplyResult()
         if plan.refused:
             return result
         errors_by_file = {e.file: e for e in plan.errors}
         gate = asyncio.Semaphore(self.concurrency)
+        unready: dict[str, str] = {}  # task name -> why what depends on it waits (it failed or waits)
 
         async def one(item: PlanItem) -> None:
             async with gate:
@@ -116,17 +122,43 @@ class Applier:
                     why = "skipped: outage" if result.outage else "skipped: lease lost"
                     result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, why))
                     return
-                await self._one(item, plan.revision, errors_by_file, result)
+                waiting = item.waiting or _waits_on(item, unready)
+                if waiting and item.action in WRITES:
+                    unready[item.name] = f"it waits ({waiting})"
+                    await self._wait(item, waiting, plan.revision, result)
+                elif not await self._one(item, plan.revision, errors_by_file, result):
+                    unready[item.name] = "its apply failed in this sync"
 
         try:
-            await asyncio.gather(*(one(item) for item in plan.items))
+            await self._namespaces(plan, result)
+            for batch in batches(plan.items):
+                await asyncio.gather(*(one(item) for item in batch))
         finally:
             await self.recorder.flush()
         return result
 
+    async def _namespaces(self, plan: Plan, result: ApplyResult) -> None:
+        """Register the configured namespaces that objects are about to be created in (once a sync,
+        only when something is created): on a new server, the first sync does not fail."""
+        config = self.connections.config
+        wanted = sorted({item.target for item in plan.items if item.target and item.action in CREATES})
+        for server_name, namespace in wanted:
+            server = config.server(server_name)
+            for ns in server.namespaces:
+                if ns.name != namespace:
+                    continue
+                try:
+                    await self.connections.ensure_namespace(server, ns)
+                except Exception as exc:  # the objects in it fail on their own, with their own error
+                    outage = _outage(exc)
+                    if outage:
+                        result.outage = outage
+                        return
+
     async def _one(
         self, item: PlanItem, revision: str, errors_by_file: dict[str, FileError], result: ApplyResult
-    ) -> None:
+    ) -> bool:
+        """Apply one item and record it; False when it failed."""
         try:
             wrote, message, written = await self._act(item)
         except Exception as exc:
@@ -137,18 +169,32 @@ class Applier:
             result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, message))
             if not outage:
                 await self._failed(item, revision, message, result)
-            return
+            return False
         result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, message, wrote))
-        if item.orphan:  # it has no record; the object of the same name, if any, keeps its own
-            return
+        if item.orphan and not (item.applied and item.applied.path):  # it has no record: nothing to keep
+            return True
         if item.action in (Action.DELETE, Action.FORGET, Action.STOP):
             await self.recorder.delete((item.kind, item.name))
-            return
-        if item.desired is None:  # a deleted file or an orphan left alone (prune off): nothing to record
-            return
+            return True
+        if item.desired is None:  # a deleted file's object left alone (prune off, suspended): its record says so
+            if item.applied is not None:
+                kept = dataclasses.replace(item.applied, status=item.status, reason=item.reason)
+                if not _same(item.applied, kept):
+                    await self.recorder.put(kept)
+            return True
         record = self._record(item, revision, wrote, written, errors_by_file)
-        if record.status not in (SyncStatus.SYNCED, SyncStatus.OUT_OF_SYNC):
+        if record.status in (SyncStatus.DEGRADED, SyncStatus.MISSING):
             result.retry.add(record.path)
+        if item.applied is None or not _same(item.applied, record):
+            await self.recorder.put(record)
+        return True
+
+    async def _wait(self, item: PlanItem, why: str, revision: str, result: ApplyResult) -> None:
+        """Leave the object as it is, say which dependency it waits for, and try it next sync."""
+        result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, why))
+        item.status = SyncStatus.MISSING if item.action in CREATES else SyncStatus.OUT_OF_SYNC
+        record = _held(item, revision, why)
+        result.retry.add(record.path)
         if item.applied is None or not _same(item.applied, record):
             await self.recorder.put(record)
 
@@ -223,10 +269,11 @@ class Applier:
     async def _written(self, item: PlanItem, spec: TaskSpec) -> str | None:
         """The fingerprint of the schedule as the server now holds it: told from the spec sent,
         or, when the server rewrites what was sent (cron strings), read back by a describe."""
-        predicted = fingerprint(build_spec(spec))
+        predicted = fingerprint(build_spec(spec), spec.ignore_differences)
         if predicted is not None:
             return predicted
-        found = await describe_schedule(self.connections, _target(item), spec.workflow.scheduler_id or "")
+        target, schedule_id = _target(item), spec.workflow.scheduler_id or ""
+        found = await describe_schedule(self.connections, target, schedule_id, spec.ignore_differences)
         return found.fingerprint if found else None
 
     async def _delete_schedule(self, target: Target, schedule_id: str, task: str) -> bool:
@@ -260,15 +307,19 @@ class Applier:
     ) -> AppliedObject:
         desired = _need(item.desired)
         prev = item.applied
+        if item.status == SyncStatus.SUSPENDED:
+            return _held(item, revision, item.reason)
         fp = written if written is not None else _kept_fingerprint(item)
-        if prev is not None and (desired.last_good or item.status == SyncStatus.OUT_OF_SYNC):
+        if prev is not None and prev.applied and (desired.last_good or item.status == SyncStatus.OUT_OF_SYNC):
             # the file is broken, or a running task keeps an older version: what runs is the previous record
             reason = item.reason
             if desired.last_good:
                 error = errors_by_file.get(desired.path)
                 where = f"{error.path}: {error.message} (revision {revision[:12]})" if error else ""
                 reason = f"last good version kept; {where or 'file is broken'}"
-            return dataclasses.replace(prev, status=item.status, reason=reason, fingerprint=fp, error=None)
+            return dataclasses.replace(
+                prev, status=item.status, reason=reason, fingerprint=fp, error=None, policy=desired.policy
+            )
         server, namespace = _target(item)
         degraded = item.status == SyncStatus.DEGRADED
         return AppliedObject(
@@ -285,7 +336,62 @@ class Applier:
             status=item.status,
             reason=item.reason,
             error=item.reason if degraded else None,
+            policy=desired.policy,
         )
+
+
+def _held(item: PlanItem, revision: str, reason: str) -> AppliedObject:
+    """The record of an object this sync leaves as it is (suspended, or waiting): the version that
+    runs stays recorded, so a later sync still sees what differs; an object never applied gets a
+    record without a version (`AppliedObject.applied` is false), which every sync plans anew."""
+    desired = _need(item.desired)
+    prev = item.applied
+    if prev is not None and prev.applied:
+        return dataclasses.replace(
+            prev, path=desired.path, status=item.status, reason=reason, error=None, policy=desired.policy
+        )
+    server, namespace = _target(item)
+    return AppliedObject(
+        desired.kind,
+        desired.name,
+        desired.path,
+        revision,
+        "",
+        "",
+        server,
+        namespace,
+        desired.temporal_id,
+        status=item.status,
+        reason=reason,
+        policy=desired.policy,
+    )
+
+
+def batches(items: list[PlanItem]) -> list[list[PlanItem]]:
+    """The order of a plan: creations and updates by dependency level (objects on a cycle last),
+    then the deletes, dependants first."""
+    writes = [i for i in items if i.action != Action.DELETE]
+    deletes = [i for i in items if i.action == Action.DELETE]
+    out = _by_level(writes)
+    return out + _by_level(deletes)[::-1]
+
+
+def _by_level(items: list[PlanItem]) -> list[list[PlanItem]]:
+    graph = {i.name: i.depends_on for i in items if i.kind in MANAGED_IN_TEMPORAL}
+    depth = levels(graph)
+    last = max(depth.values(), default=0) + 1
+    grouped: dict[int, list[PlanItem]] = {}
+    for item in items:
+        level = depth.get(item.name, last) if item.kind in MANAGED_IN_TEMPORAL else 0
+        grouped.setdefault(level, []).append(item)
+    return [grouped[level] for level in sorted(grouped)]
+
+
+def _waits_on(item: PlanItem, unready: dict[str, str]) -> str | None:
+    for dep in item.depends_on:
+        if dep in unready:
+            return f"waiting for {dep!r}: {unready[dep]}"
+    return None
 
 
 def _kept_fingerprint(item: PlanItem) -> str | None:

@@ -10,6 +10,7 @@ import stat
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,15 +37,19 @@ from launchpad.observability.signals import Signals
 from launchpad.spec.catalog import load_catalog
 from launchpad.state import FileError, Kind, RunStatus, open_store
 from launchpad.state.sqlite import SqliteStateStore
+from reconciler import overrides
+from reconciler.checkout import CheckoutSource
 from reconciler.deploy import deploy_task
+from reconciler.markdown import render as render_markdown
 from reconciler.plan import Action, Plan
+from reconciler.preview import Preview, preview
 from reconciler.status import status_report
 from reconciler.sync import LEASE, Reconciler, Scope, SyncResult
 
 if TYPE_CHECKING:
     from launchpad.temporal.workers import WorkerSet
 
-STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red", "Missing": "red"}
+STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red", "Missing": "red", "Suspended": "blue"}
 
 
 ScopeOption = Annotated[
@@ -105,7 +110,7 @@ def run(coro: Coroutine[Any, Any, Any], signals: Signals | None = None) -> Any:
 EXIT_CODES = {
     RunStatus.SUCCEEDED: 0,
     RunStatus.FAILED: 1,
-    RunStatus.DEGRADED: 3,  # applied, but some files are broken: their last good version runs
+    RunStatus.DEGRADED: 3,  # applied, but some files are broken (their last good version runs) or objects wait
     RunStatus.REFUSED: 4,
     RunStatus.ALREADY_RUNNING: 75,  # EX_TEMPFAIL: another sync holds the lease; nothing was done
 }
@@ -129,15 +134,98 @@ def print_plan(plan: Plan) -> None:
         err_console.print(f"[red]refused:[/red] {escape(plan.refused)}")
 
 
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
 def plan(
-    config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False, scope: ScopeOption = None
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
+    scope: ScopeOption = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            help="plan what merging this revision of the local checkout would do (a branch, a sha, HEAD); "
+            "exit 0: no change, 2: changes, 1: error"
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(help="with --ref: report the file errors REF has and BASE has not (default: the synced revision)"),
+    ] = None,
+    output: Annotated[
+        PlanFormat, typer.Option("--format", help="markdown (with --ref) fits a pull-request comment")
+    ] = PlanFormat.text,
 ) -> None:
-    """Show what a sync would do, and why (a dry run)."""
-    computed, _ = run(reconciler_for(config_or_exit(config), scope).plan())
-    if as_json:
-        print(json.dumps(computed.as_dict(), indent=2))
+    """Show what a sync would do, and why (a dry run); with --ref, what merging a revision would do."""
+    cfg = config_or_exit(config)
+    chosen = PlanFormat.json if as_json else output
+    if ref is None:
+        if base is not None or chosen == PlanFormat.markdown:
+            err_console.print("[red]--base and --format markdown plan a proposed change: give --ref[/red]")
+            raise typer.Exit(1)
+        computed, _ = run(reconciler_for(cfg, scope).plan())
+        if chosen == PlanFormat.json:
+            print(json.dumps(computed.as_dict(), indent=2))
+        else:
+            print_plan(computed)
+        return
+    checkout = run(_checkout(cfg))
+    reconciler = Reconciler(cfg.resolve_secrets(), open_store(cfg), source=checkout, scope=scope_or_exit(cfg, scope))
+    previewed: Preview = run(preview(reconciler, ref, base))
+    if chosen == PlanFormat.json:
+        print(json.dumps(previewed.as_dict(), indent=2))
+    elif chosen == PlanFormat.markdown:
+        print(render_markdown(previewed, cfg.repository.branch), end="")
     else:
-        print_plan(computed)
+        print_preview(previewed)
+    if previewed.exit_code:
+        raise typer.Exit(previewed.exit_code)
+
+
+async def _checkout(cfg: Config) -> CheckoutSource:
+    return await asyncio.to_thread(CheckoutSource.here, cfg.repository.branch)
+
+
+def print_preview(previewed: Preview) -> None:
+    title = f"merging {previewed.revision[:12]} ({previewed.ref})"
+    table = Table("kind", "name", "change", "why", title=title)
+    for item in previewed.changes:
+        table.add_row(item.kind, item.name, f"[bold]{item.change}[/bold]", escape(item.waiting or item.reason))
+    if previewed.changes:
+        console.print(table)
+    for item in previewed.changes:
+        for change in item.diff:
+            console.print(f"  {escape(item.name)}: {escape(str(change))}", highlight=False, soft_wrap=True)
+        if item.note:
+            console.print(f"  {escape(item.name)}: [dim]{escape(item.note)}[/dim]", soft_wrap=True)
+    print_file_errors(previewed.errors)
+    if previewed.refused:
+        err_console.print(f"[red]refused:[/red] {escape(previewed.refused)}")
+    unchanged = sum(1 for item in previewed.items if item not in previewed.changes)
+    if not previewed.changes and not previewed.errors:
+        console.print(f"no changes: Temporal already matches {previewed.revision[:12]} ({unchanged} object(s))")
+
+
+def suspend(
+    name: Annotated[str, typer.Argument(help="the task (schedule or deploy-on-start task) to leave alone")],
+    reason: Annotated[str, typer.Option("--reason", help="why, shown in status")] = "",
+    config: ConfigOption = None,
+    scope: ScopeOption = None,
+) -> None:
+    """Emergency stop without a commit: syncs leave this object alone until `launchpad resume NAME`."""
+    console.print(escape(run(overrides.suspend(reconciler_for(config_or_exit(config), scope), name, reason))))
+
+
+def resume(name: str, config: ConfigOption = None, scope: ScopeOption = None) -> None:
+    """Lift `launchpad suspend NAME` and sync at once: the object is rewritten from its file."""
+    result = run(overrides.resume(reconciler_for(config_or_exit(config), scope), name))
+    print_sync(result)
+    code = exit_code(result)
+    if code:
+        raise typer.Exit(code)
 
 
 COLOR = {RunStatus.SUCCEEDED: "green", RunStatus.ALREADY_RUNNING: "yellow", RunStatus.DEGRADED: "yellow"}
@@ -425,6 +513,8 @@ def register(app: typer.Typer) -> None:
     app.command()(worker)
     app.command()(plan)
     app.command()(reconcile)
+    app.command()(suspend)
+    app.command()(resume)
     app.command()(status)
     app.command()(history)
     app.command()(deploy)

@@ -20,7 +20,7 @@ from launchpad.spec.catalog import YAML_SUFFIXES, parse_file
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
-from launchpad.state.records import AppliedObject, FileError, Kind
+from launchpad.state.records import AppliedObject, FileError, Kind, Policy
 from launchpad.temporal.runners import spec_hash
 from reconciler.source import GitSource
 
@@ -40,6 +40,7 @@ class DesiredObject:
     temporal_id: str | None = None
     on_change: str = "keep"
     last_good: bool = False  # the file is broken at this revision; this is its last good version
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def key(self) -> tuple[Kind, str]:
@@ -78,6 +79,17 @@ def task_object(doc: TaskDocument, path: str, blob: str) -> DesiredObject | None
         namespace=spec.namespace,
         temporal_id=temporal_id,
         on_change=spec.on_change,
+        policy=policy_of(spec),
+    )
+
+
+def policy_of(spec: TaskSpec) -> Policy:
+    return Policy(
+        spec.sync.suspend,
+        spec.sync.self_heal,
+        spec.sync.prune,
+        tuple(spec.ignore_differences),
+        tuple(spec.depends_on),
     )
 
 
@@ -123,6 +135,7 @@ def reuse(applied: AppliedObject, source: GitSource, code_hash: str, env: Mappin
         server=applied.server,
         namespace=applied.namespace,
         temporal_id=applied.temporal_id,
+        policy=applied.policy,
     )
 
 
@@ -153,7 +166,7 @@ def load_desired(
     for path, blob in sorted(files.items()):
         if not path.endswith(YAML_SUFFIXES):
             continue
-        previous = by_path.get(path, [])
+        previous = [o for o in by_path.get(path, []) if o.applied]  # a version of them runs
         # workers are always parsed again: their hash includes the code, which may have changed
         unchanged = [o for o in previous if o.blob == blob and not o.error and o.kind != Kind.WORKER]
         if unchanged:
@@ -163,7 +176,7 @@ def load_desired(
         try:
             parsed = parse_object(path, source.read_blob(blob), blob, code, env)
         except SpecErrors as exc:
-            state.errors += [FileError(e.file, e.path, e.message, revision) for e in exc.errors]
+            state.errors += [FileError(e.file, e.path, e.message, revision, e.line, e.column) for e in exc.errors]
             state.broken.add(stem(path))
             for good in previous:  # the last good version stays desired
                 kept = reuse(good, source, code, env)

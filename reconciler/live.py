@@ -10,7 +10,7 @@ nothing and describes only the deploy-on-start workflows it is asked about.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from temporalio.client import WorkflowExecutionStatus
@@ -52,24 +52,30 @@ async def scan(
     targets: Iterable[Target],
     expected: Mapping[tuple[Target, str], str | None],
     workflows: Iterable[tuple[Target, str]],
+    ignore: Mapping[tuple[Target, str], Collection[str]] | None = None,
 ) -> Live:
     """List every schedule of the targets; confirm by a describe those the state store expects
-    (`expected`: id → fingerprint last written) but the listing shows otherwise or not at all."""
+    (`expected`: id → fingerprint last written) but the listing shows otherwise or not at all.
+    `ignore`: per schedule, the fields its fingerprint leaves out (its task's ignore_differences)."""
     live = Live(complete=True)
+    ignored = ignore or {}
     for target in sorted(set(targets)):
         client = await connections.client(*target)
-        async for listed in await client.list_schedules():
-            if listed.schedule is not None:
-                spec = listed.schedule.spec
-                live.schedules[(target, listed.id)] = LiveSchedule(
-                    listed.id, owner(await listed.memo()), fingerprint(spec)
-                )
+        try:
+            async for listed in await client.list_schedules():
+                if listed.schedule is not None:
+                    key = (target, listed.id)
+                    fp = fingerprint(listed.schedule.spec, ignored.get(key, ()))
+                    live.schedules[key] = LiveSchedule(listed.id, owner(await listed.memo()), fp)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise  # else a namespace not registered yet: it holds nothing (the apply registers it first)
     doubtful = [
         key
         for key, written in expected.items()
         if (known := live.schedules.get(key)) is None or (written is not None and known.fingerprint != written)
     ]
-    confirmed = await asyncio.gather(*(describe_schedule(connections, *key) for key in doubtful))
+    confirmed = await asyncio.gather(*(describe_schedule(connections, *key, ignored.get(key, ())) for key in doubtful))
     for key, schedule in zip(doubtful, confirmed, strict=True):
         if schedule is None:
             live.schedules.pop(key, None)
@@ -111,9 +117,12 @@ async def describe_workflow(connections: Connections, target: Target, workflow_i
     )
 
 
-async def describe_schedule(connections: Connections, target: Target, schedule_id: str) -> LiveSchedule | None:
-    """One schedule as Temporal holds it now; None when it does not exist."""
+async def describe_schedule(
+    connections: Connections, target: Target, schedule_id: str, ignore: Collection[str] = ()
+) -> LiveSchedule | None:
+    """One schedule as Temporal holds it now (its fingerprint without the `ignore`d fields); None
+    when it does not exist."""
     described = await describe(await connections.client(*target), schedule_id)
     if described is None:
         return None
-    return LiveSchedule(schedule_id, owner(await described.memo()), fingerprint(described.schedule.spec))
+    return LiveSchedule(schedule_id, owner(await described.memo()), fingerprint(described.schedule.spec, ignore))

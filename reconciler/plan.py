@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 from launchpad.config import ReconcilerConfig
+from launchpad.spec.dependencies import cycles, describe, levels
 from launchpad.state.records import AppliedObject, FileError, Kind, SyncStatus
-from reconciler.desired import DesiredObject, DesiredState
+from reconciler.desired import DesiredObject, DesiredState, stem
 from reconciler.live import Live, LiveSchedule, Target
 
 
@@ -46,11 +47,17 @@ class PlanItem:
     retire: tuple[Target, str] | None = None  # a schedule this object leaves (its id or namespace changed)
     orphan: bool = False  # a schedule of this instance that no file or record describes
     blocked: str | None = None  # why the action cannot be done (it fails without writing)
+    waiting: str | None = None  # the dependency it waits for, and why (it writes nothing this sync)
 
     @property
     def temporal_id(self) -> str | None:
         source = self.desired or self.applied
         return source.temporal_id if source else None
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        source = self.desired or self.applied
+        return source.policy.depends_on if source else ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +66,9 @@ class PlanItem:
             "action": str(self.action),
             "reason": self.reason,
             "drift": self.drift,
+            "status": str(self.status),
+            "orphan": self.orphan,
+            "waiting": self.waiting,
             "server": self.target[0] if self.target else None,
             "namespace": self.target[1] if self.target else None,
         }
@@ -71,6 +81,7 @@ class Plan:
     errors: list[FileError] = field(default_factory=list)
     refused: str | None = None
     complete: bool = True  # compared with a full listing of Temporal (a drift scan)
+    settled: set[str] = field(default_factory=set)  # `launchpad suspend` overrides the files now agree with
 
     @property
     def changes(self) -> list[PlanItem]:
@@ -88,6 +99,8 @@ class Plan:
 
 Resolver = Callable[[str | None, str | None], Target]
 MANAGED_IN_TEMPORAL = (Kind.SCHEDULE, Kind.TASK)
+WRITES = (Action.CREATE, Action.UPDATE, Action.START, Action.RESTART)  # what waits for dependencies
+OVERRIDDEN = "suspended by `launchpad suspend` (not in git)"
 
 
 def make_plan(
@@ -99,35 +112,60 @@ def make_plan(
     *,
     instance: str = "",
     managed: int | None = None,
+    others: Collection[AppliedObject] = (),
+    suspended: Mapping[str, str] | None = None,
 ) -> Plan:
     """`applied`: the recorded objects the plan covers (all of them for a drift scan, those of
     the changed files for a refresh). `instance`: this launchpad's name in ownership markers.
     `managed`: how many schedules and tasks the state store holds in all (for the guard;
-    defaults to those in `applied`)."""
+    defaults to those in `applied`). `others`: records outside the plan that its objects depend
+    on. `suspended`: the `launchpad suspend` overrides (name -> note)."""
     plan = Plan(desired.revision, errors=list(desired.errors), complete=live.complete)
+    overrides = suspended or {}
     by_key = {obj.key: obj for obj in applied}
     for key, obj in sorted(desired.objects.items()):
         target = resolve(obj.server, obj.namespace)
         prev = by_key.get(key)
-        if obj.kind == Kind.SCHEDULE:
-            item = _schedule(obj, prev, live, target, settings, instance)
+        version = prev if prev is not None and prev.applied else None  # a version of it runs
+        if obj.kind in MANAGED_IN_TEMPORAL and (obj.policy.suspend or obj.name in overrides):
+            item = _suspended(obj, overrides.get(obj.name))
+            if obj.policy.suspend and obj.name in overrides:
+                plan.settled.add(obj.name)
+        elif obj.kind == Kind.SCHEDULE:
+            item = _schedule(obj, version, live, target, settings, instance)
         elif obj.kind == Kind.TASK:
-            item = _task(obj, prev, live, target, instance)
+            item = _task(obj, version, live, target, instance)
         else:
-            item = _worker(obj, prev)
+            item = _worker(obj, version)
         item.target, item.desired, item.applied = target, obj, prev
-        if prev is not None and prev.kind == Kind.SCHEDULE and item.action != Action.NOOP:
-            old = (resolve(prev.server, prev.namespace), prev.temporal_id or "")
+        if version is not None and version.kind == Kind.SCHEDULE and item.action != Action.NOOP:
+            old = (resolve(version.server, version.namespace), version.temporal_id or "")
             if old != (target, obj.temporal_id or ""):
                 item.retire = old
         plan.items.append(item)
     for key, prev in sorted(by_key.items()):
         if key not in desired.objects:
-            plan.items.append(_removed(prev, live, resolve(prev.server, prev.namespace), settings, instance))
+            target = resolve(prev.server, prev.namespace)
+            plan.items.append(_removed(prev, live, target, settings, instance, overrides.get(prev.name)))
     if live.complete:
         plan.items += _orphans(desired, by_key, live, settings, instance)
+    _dependencies(plan, desired, [*applied, *others])
     _guard_empty(plan, desired, applied, settings, managed)
     return plan
+
+
+def _suspended(obj: DesiredObject, override: str | None) -> PlanItem:
+    if obj.policy.suspend:
+        reason = "suspended (sync.suspend in the file)"
+    else:
+        reason = f"{OVERRIDDEN}: {override}" if override else OVERRIDDEN
+    return PlanItem(obj.kind, obj.name, Action.NOOP, reason, status=SyncStatus.SUSPENDED)
+
+
+def _resumed(prev: AppliedObject | None) -> bool:
+    """It was suspended when last recorded, and is not now: rewritten from its file, since an
+    operator may have changed it by hand meanwhile (also where a listing cannot see it)."""
+    return prev is not None and prev.status == SyncStatus.SUSPENDED
 
 
 def _schedule(
@@ -146,11 +184,15 @@ def _schedule(
 
     status = SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
     changed = prev is None or prev.spec_hash != obj.spec_hash or prev.kind != obj.kind
+    self_heal = settings.self_heal if obj.policy.self_heal is None else obj.policy.self_heal
+    resumed = "resumed: rewritten from the file"
     if not live.complete:  # a refresh: nothing is known of the schedule but what the state store says
         if prev is None:
             return item(Action.CREATE, "new schedule", status=status)
         if changed:
             return item(Action.UPDATE, "spec changed", status=status)
+        if _resumed(prev):
+            return item(Action.UPDATE, resumed, drift=True, status=status)
         if prev.error:
             return item(Action.UPDATE, "last apply failed; retrying", status=status)
         if status == SyncStatus.SYNCED and prev.status in (SyncStatus.OUT_OF_SYNC, SyncStatus.MISSING):
@@ -159,7 +201,7 @@ def _schedule(
     if found is None:
         if prev is None:
             return item(Action.CREATE, "new schedule", status=status)
-        if settings.self_heal:
+        if self_heal or _resumed(prev):
             return item(Action.CREATE, "drift: deleted out of band; restoring", drift=True, status=status)
         return item(Action.NOOP, "drift: deleted out of band (self_heal off)", drift=True, status=SyncStatus.MISSING)
     if found.owner is None or not found.owner.is_(obj.name, instance):
@@ -173,8 +215,10 @@ def _schedule(
         return item(Action.UPDATE, "exists but not in the state store; adopting", status=status)
     if changed:
         return item(Action.UPDATE, "spec changed", status=status)
+    if _resumed(prev):
+        return item(Action.UPDATE, resumed, drift=True, status=status)
     if _drifted(prev, found):
-        if settings.self_heal:
+        if self_heal:
             return item(Action.UPDATE, "drift: changed out of band; restoring", drift=True, status=status)
         return item(
             Action.NOOP, "drift: changed out of band (self_heal off)", drift=True, status=SyncStatus.OUT_OF_SYNC
@@ -218,19 +262,36 @@ def _worker(obj: DesiredObject, prev: AppliedObject | None) -> PlanItem:
     return PlanItem(obj.kind, obj.name, Action.NOOP, "in sync", status=status)
 
 
-def _removed(prev: AppliedObject, live: Live, target: Target, settings: ReconcilerConfig, instance: str) -> PlanItem:
+def _removed(
+    prev: AppliedObject,
+    live: Live,
+    target: Target,
+    settings: ReconcilerConfig,
+    instance: str,
+    override: str | None,
+) -> PlanItem:
     def item(action: Action, reason: str) -> PlanItem:
         return PlanItem(prev.kind, prev.name, action, reason, target=target, applied=prev)
 
     if prev.kind == Kind.WORKER:
         return item(Action.STOP, "worker file deleted")
+    if override is not None:  # an emergency override holds whatever git says
+        suspended = item(Action.NOOP, f"file deleted; {OVERRIDDEN}, left alone until resumed")
+        suspended.status = SyncStatus.SUSPENDED
+        return suspended
+    if not prev.applied:
+        return item(Action.FORGET, "file deleted; it was never applied")
     if prev.kind == Kind.TASK:
         return item(Action.FORGET, "file deleted; a running workflow is left alone")
-    if not settings.prune:
-        return item(Action.NOOP, "file deleted; prune is off")
+    found = live.schedules.get((target, prev.temporal_id or ""))
+    if not (settings.prune if prev.policy.prune is None else prev.policy.prune):
+        if live.complete and found is None:
+            return item(Action.FORGET, "file deleted; schedule already gone")
+        orphan = item(Action.NOOP, "orphan: file deleted, prune is off; the schedule stays")
+        orphan.orphan, orphan.status = True, SyncStatus.OUT_OF_SYNC
+        return orphan
     if not live.complete:  # the delete itself checks that the schedule is still this task's
         return item(Action.DELETE, "file deleted")
-    found = live.schedules.get((target, prev.temporal_id or ""))
     if found is None:
         return item(Action.FORGET, "file deleted; schedule already gone")
     if found.owner is None or not found.owner.is_(prev.name, instance):
@@ -266,6 +327,66 @@ def _orphans(
             reason = "orphan: prune is off"
             items.append(PlanItem(Kind.SCHEDULE, task, Action.NOOP, reason, target, applied=orphan, orphan=True))
     return items
+
+
+def _dependencies(plan: Plan, desired: DesiredState, records: Collection[AppliedObject]) -> None:
+    """Mark what waits for a dependency (and why), and name cycles as errors of their files."""
+    items = {i.name: i for i in plan.items if i.kind in MANAGED_IN_TEMPORAL and i.desired is not None}
+    if not any(item.depends_on for item in items.values()):
+        return
+    known = {o.name: o for o in records if o.kind in MANAGED_IN_TEMPORAL}
+    graph = {name: list(item.depends_on) for name, item in items.items()}
+    for name, record in known.items():
+        graph.setdefault(name, list(record.policy.depends_on))
+    gone = {i.name for i in plan.items if i.kind in MANAGED_IN_TEMPORAL and i.desired is None}
+    broken = desired.broken | {stem(e.file) for e in plan.errors}
+    for cycle in cycles(graph):
+        for name in cycle:
+            if name in items:
+                path = _need_desired(items[name]).path
+                plan.errors.append(FileError(path, "depends_on", describe(cycle), plan.revision))
+                items[name].waiting = describe(cycle)
+    depth = levels(graph)
+    for _, item in sorted(items.items(), key=lambda pair: (depth.get(pair[0], len(graph)), pair[0])):
+        if item.waiting is None and item.action in WRITES:
+            for dep in item.depends_on:
+                why = "its file was deleted" if dep in gone else _unready(dep, items, known, broken)
+                if why:
+                    item.waiting = f"waiting for {dep!r}: {why}"
+                    break
+        if item.waiting is not None and item.action in WRITES:
+            item.status = SyncStatus.MISSING if item.action in (Action.CREATE, Action.START) else SyncStatus.OUT_OF_SYNC
+
+
+def _unready(
+    name: str, items: Mapping[str, PlanItem], known: Mapping[str, AppliedObject], broken: Collection[str]
+) -> str | None:
+    """Why the dependency `name` is not there to depend on (None: it is, or will be, applied first)."""
+    item = items.get(name)
+    if item is not None:
+        if item.waiting is not None and item.action in WRITES:
+            return f"it waits itself ({item.waiting})"
+        if item.blocked:
+            return f"Degraded: {item.blocked}"
+        if _need_desired(item).last_good:
+            return "Degraded: its file is broken (its last good version runs)"
+        if item.status == SyncStatus.MISSING:
+            return f"Missing: {item.reason}"
+        return None
+    record = known.get(name)
+    if record is not None:
+        return f"{record.status}: {record.reason}" if record.status in WAITED_ON else None
+    if name in broken:
+        return "its file is broken"
+    return "missing: no reconciled task of that name"
+
+
+WAITED_ON = (SyncStatus.DEGRADED, SyncStatus.MISSING)
+
+
+def _need_desired(item: PlanItem) -> DesiredObject:
+    assert item.desired is not None
+    return item.desired
 
 
 def _guard_empty(

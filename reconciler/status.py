@@ -20,4 +20,5 @@ def status_report(store: StateStore, scope: str = LEASE) -> dict[str, Any]:
         "errors": [asdict(e) for e in meta.errors],
         "drift_scan_at": meta.drift_scan_at,
         "checked_at": meta.checked_at,
+        "suspended": meta.suspended,  # `launchpad suspend` overrides: name -> who, when, why
     }

@@ -137,7 +137,8 @@ def _status(plan: Plan, outcomes: list[Outcome], outage: str | None, lost: bool)
         return RunStatus.REFUSED
     if outage or lost or any(not o.ok for o in outcomes):
         return RunStatus.FAILED
-    return RunStatus.DEGRADED if plan.errors else RunStatus.SUCCEEDED
+    waiting = any(item.waiting for item in plan.items)  # an object waits for a dependency: not all applied
+    return RunStatus.DEGRADED if plan.errors or waiting else RunStatus.SUCCEEDED
 
 
 class Reconciler:
@@ -194,7 +195,7 @@ class Reconciler:
             target = (obj.server or "", obj.namespace or "")
         return self.scope.manages(obj.kind, obj.name, obj.path, target)
 
-    def _folders(self) -> list[str]:
+    def folders(self) -> list[str]:
         return self.scope.read(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
 
     def load_code(self, revision: str, code: str | None = None) -> None:
@@ -224,15 +225,17 @@ class Reconciler:
         if refresh:
             return await self._refresh(head, meta)
         applied = [o for o in await call(self.store, self.store.objects) if self._manages(o)]
-        files = await asyncio.to_thread(self.source.files, head, self._folders())
+        files = await asyncio.to_thread(self.source.files, head, self.folders())
         code = await asyncio.to_thread(code_hash, self.source, head, self.config)
         desired = await self._desired(head, files, applied, code)
         live = await self._scan(desired, applied)
-        return make_plan(desired, applied, live, self.config.reconciler, self.resolve, instance=self.instance), desired
+        settings, suspended = self.config.reconciler, meta.suspended
+        plan = make_plan(desired, applied, live, settings, self.resolve, instance=self.instance, suspended=suspended)
+        return plan, desired
 
     async def _refresh(self, head: str, meta: SyncMeta) -> tuple[Plan, DesiredState]:
         """Only what changed since `meta.revision`, and what the last sync left to retry."""
-        folders, code_paths = self._folders(), self.config.code_paths
+        folders, code_paths = self.folders(), self.config.code_paths
         since = meta.revision or ""
         changes = await asyncio.to_thread(self.source.changes, since, head, [*folders, *code_paths])
         paths = {c.path for c in changes} | {c.old_path for c in changes if c.old_path}
@@ -254,11 +257,22 @@ class Reconciler:
         managed = None
         if any(o.path not in blobs for o in applied if o.kind in MANAGED_IN_TEMPORAL):  # some file went away
             managed = await call(self.store, self.store.count_objects, MANAGED_IN_TEMPORAL)
-        plan = make_plan(
-            desired, applied, live, self.config.reconciler, self.resolve, instance=self.instance, managed=managed
-        )
         read = {*files, *blobs}  # files not read again keep the errors the last sync found in them
-        plan.errors = [e for e in meta.errors if e.file not in read] + plan.errors
+        kept = [e for e in meta.errors if e.file not in read]
+        desired.errors, desired.broken = kept + desired.errors, desired.broken | {stem(e.file) for e in kept}
+        needed = {d for o in desired.objects.values() for d in o.policy.depends_on} - {o.name for o in applied}
+        others = await call(self.store, self.store.objects_named, needed) if needed else []  # what they wait for
+        plan = make_plan(
+            desired,
+            applied,
+            live,
+            self.config.reconciler,
+            self.resolve,
+            instance=self.instance,
+            managed=managed,
+            others=others,
+            suspended=meta.suspended,
+        )
         return plan, desired
 
     async def _desired(
@@ -266,7 +280,6 @@ class Reconciler:
     ) -> DesiredState:
         desired = await asyncio.to_thread(load_desired, self.source, head, files, applied, code, self.env)
         desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(obj)}
-        await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)
         return desired
 
     async def _scan(self, desired: DesiredState, applied: list[AppliedObject]) -> Live:
@@ -274,23 +287,26 @@ class Reconciler:
         those servers, where orphans may hide)."""
         targets: set[Target] = set()
         expected: dict[tuple[Target, str], str | None] = {}
+        ignore: dict[tuple[Target, str], tuple[str, ...]] = {}  # what each schedule's fingerprint leaves out
         workflows: list[tuple[Target, str]] = []
-        for obj in desired.objects.values():
-            target = self.resolve(obj.server, obj.namespace)
-            if obj.kind == Kind.SCHEDULE:
-                targets.add(target)
-            elif obj.kind == Kind.TASK:
-                workflows.append((target, obj.temporal_id or ""))
         for prev in applied:
             if prev.kind == Kind.SCHEDULE:
                 target = self.resolve(prev.server, prev.namespace)
                 targets.add(target)
                 expected[(target, prev.temporal_id or "")] = prev.fingerprint
+                ignore[(target, prev.temporal_id or "")] = prev.policy.ignore_differences
+        for obj in desired.objects.values():
+            target = self.resolve(obj.server, obj.namespace)
+            if obj.kind == Kind.SCHEDULE:
+                targets.add(target)
+                ignore[(target, obj.temporal_id or "")] = obj.policy.ignore_differences
+            elif obj.kind == Kind.TASK:
+                workflows.append((target, obj.temporal_id or ""))
         if self.scope is None or Kind.SCHEDULE in self.scope.kinds:
             for server in {t[0] for t in targets}:
                 config = self.config.temporalio.server(server)
                 targets |= {(server, ns) for ns in config.namespace_names}
-        return await scan(self.connections, targets, expected, workflows)
+        return await scan(self.connections, targets, expected, workflows, ignore)
 
     # the lease
 
@@ -362,6 +378,7 @@ class Reconciler:
             await call(self.store, self.store.put_sync, record)
             recorded = True
             plan, desired = await self._plan(head, meta, complete=complete)
+            await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)  # what apply runs
             applier = Applier(
                 self.connections,
                 self.registry,
@@ -377,6 +394,7 @@ class Reconciler:
             elif not lease.lost and not plan.refused:
                 meta.revision, meta.code, meta.errors = head, desired.code_hash, plan.errors
                 meta.retry, meta.retry_at = sorted(applied.retry), started + RETRY_AFTER
+                meta.suspended = {n: note for n, note in meta.suspended.items() if n not in plan.settled}
                 if plan.complete:
                     meta.drift_scan_at = started
             status = _status(plan, applied.outcomes, applied.outage, lease.lost)

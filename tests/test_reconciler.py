@@ -222,6 +222,8 @@ async def test_a_broken_file_keeps_its_last_good_version(gitops: GitOps) -> None
             path="workflow.intervals.0.every",
             message="invalid duration 'sometimes': use seconds, ISO 8601 (PT1H30M) or 1h30m",
             revision=head,
+            line=8,  # `  intervals: [{every: sometimes}]`: the key `every`
+            column=16,
         )
     ]
     fragile = gitops.status()[("schedule", "fragile")]

@@ -11,9 +11,9 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 
-def model_hash(model: BaseModel, *extra: str) -> str:
-    """A stable short hash of a model's content (and any extra strings)."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def model_hash(model: BaseModel, *extra: str, exclude: set[str] | None = None) -> str:
+    """A stable short hash of a model's content (but `exclude`'s fields) and any extra strings."""
+    canonical = json.dumps(model.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256("\n".join([canonical, *extra]).encode()).hexdigest()[:16]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import is_templated
 from launchpad.spec.document import TaskDocument, worker_from_raw
+from launchpad.spec.positions import locate
 from launchpad.spec.reading import read_yaml
 from launchpad.spec.worker import WorkerSpec
 
@@ -79,11 +80,15 @@ class Catalog:
 
 
 def parse_file(file: str, text: str, env: Mapping[str, str] | None = None) -> TaskDocument | tuple[str, WorkerSpec]:
-    """A task document, or a worker's (name, spec) when the file has a root `worker:` key."""
-    raw = read_yaml(text, file)
-    if "worker" in raw:
-        return worker_from_raw(raw, file, env)
-    return TaskDocument.from_raw(raw, file, env)
+    """A task document, or a worker's (name, spec) when the file has a root `worker:` key; every
+    error with its line and column."""
+    try:
+        raw = read_yaml(text, file)
+        if "worker" in raw:
+            return worker_from_raw(raw, file, env)
+        return TaskDocument.from_raw(raw, file, env)
+    except SpecErrors as exc:
+        raise locate(exc, text) from None
 
 
 def yaml_files(root: Path) -> list[Path]:

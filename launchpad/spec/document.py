@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.render import Path, apply_overwrite, inject_env, is_templated, render_template
+from launchpad.spec.positions import locate
 from launchpad.spec.reading import read_yaml, validate
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec, task_only_keys
@@ -52,7 +53,10 @@ class TaskDocument:
 
     @classmethod
     def parse(cls, text: str, file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
-        return cls.from_raw(read_yaml(text, file), file, env)
+        try:
+            return cls.from_raw(read_yaml(text, file), file, env)
+        except SpecErrors as exc:
+            raise locate(exc, text) from None
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> TaskDocument:

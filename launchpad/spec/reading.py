@@ -24,7 +24,8 @@ def read_yaml(text: str, file: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "<yaml>"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecErrors([SpecError(file, where, f"invalid YAML: {problem}")]) from None
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise SpecErrors([SpecError(file, where, f"invalid YAML: {problem}", line, column)]) from None
     if not isinstance(doc, dict):
         raise SpecErrors([SpecError(file, "<root>", "the file must hold a YAML mapping")])
     return doc

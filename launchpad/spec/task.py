@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from launchpad.spec.activity import RetryPolicySpec, WorkflowKwargs
 from launchpad.spec.base import EnumName, StrictModel, empty_dict, empty_list
+from launchpad.spec.policy import IgnorablePath, SyncPolicy
 from launchpad.spec.schedule import ScheduleOptions
 from launchpad.types import Duration
 
@@ -121,6 +122,35 @@ class TaskSpec(StrictModel):
     )
     description: str | None = Field(default=None, description="free text for the people reading the file")
     workflow: WorkflowSpec = Field(description="what to start or schedule, with its Temporal options")
+    sync: SyncPolicy = Field(
+        default_factory=SyncPolicy,
+        description="how far the reconciler may go with this task (suspend, self_heal, prune); "
+        "only on reconciled tasks (a schedule, or deploy_on_server_start)",
+    )
+    ignore_differences: list[IgnorablePath] = empty_list(
+        "schedule fields a hand edit may change without being healed (`spec.jitter`, `policies.overlap`, ...); "
+        "an update keeps their live values"
+    )
+    depends_on: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]] = empty_list(
+        "reconciled tasks this one waits for: created and updated after them, pruned before them; "
+        "it waits while one of them is Degraded or missing"
+    )
+
+    @field_validator("sync", "depends_on")
+    @classmethod
+    def _only_reconciled(cls, value: Any, info: ValidationInfo) -> Any:
+        if value and value != SyncPolicy() and not _reconciled(info.data):
+            raise ValueError(
+                "applies to reconciled tasks only (runner ScheduledWorkflowRunner, or deploy_on_server_start: true)"
+            )
+        return value
+
+    @field_validator("ignore_differences")
+    @classmethod
+    def _only_schedules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("runner") != "ScheduledWorkflowRunner":
+            raise ValueError("applies to schedules only (runner ScheduledWorkflowRunner)")
+        return value
 
     @model_validator(mode="after")
     def _runner_needs(self) -> TaskSpec:
@@ -138,3 +168,10 @@ class TaskSpec(StrictModel):
     @property
     def is_scheduled(self) -> bool:
         return self.workflow.scheduler_id is not None and self.runner == "ScheduledWorkflowRunner"
+
+
+def _reconciled(data: dict[str, Any]) -> bool:
+    """Whether the reconciler manages the task the (partly validated) fields describe."""
+    if data.get("template"):
+        return False
+    return data.get("runner") == "ScheduledWorkflowRunner" or bool(data.get("deploy_on_server_start"))

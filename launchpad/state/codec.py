@@ -44,6 +44,8 @@ def load_object(text: str) -> records.AppliedObject:
     data["kind"] = records.Kind(data["kind"])
     data["status"] = records.SyncStatus(data.get("status") or records.SyncStatus.SYNCED)
     data["updated_at"] = _date(data.get("updated_at"))
+    policy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in (data.get("policy") or {}).items()}
+    data["policy"] = records.Policy(**_known(records.Policy, policy))
     return records.AppliedObject(**data)
 
 

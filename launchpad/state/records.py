@@ -22,7 +22,8 @@ class SyncStatus(StrEnum):
     SYNCED = "Synced"  # Temporal holds what the file says
     OUT_OF_SYNC = "OutOfSync"  # it differs, and this sync did not change it (drift with self_heal off, on_change: keep)
     DEGRADED = "Degraded"  # its file is broken (the last good version runs) or applying it failed
-    MISSING = "Missing"  # it should exist in Temporal and does not (self_heal off)
+    MISSING = "Missing"  # it should exist in Temporal and does not (self_heal off, or it waits for a dependency)
+    SUSPENDED = "Suspended"  # left alone: its file says `sync: {suspend: true}`, or `launchpad suspend` said so
 
 
 class RunStatus(StrEnum):
@@ -30,7 +31,7 @@ class RunStatus(StrEnum):
 
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # every object applied, every file valid
-    DEGRADED = "degraded"  # every object applied, but some files are broken (their last good version stays)
+    DEGRADED = "degraded"  # applied, but some files are broken (their last good version stays) or objects wait
     FAILED = "failed"  # the sync, or some object, failed: repository or Temporal unreachable, a write refused
     REFUSED = "refused"  # the plan was refused (it would delete every managed object)
     ABANDONED = "abandoned"  # its process died; a later sync took the lease over
@@ -61,6 +62,18 @@ class Outcome:
     wrote: bool = False  # a write RPC reached Temporal
 
 
+@dataclass(frozen=True)
+class Policy:
+    """A task's sync policy as its file says it (launchpad.spec.policy), kept with its record so
+    that a sync that does not read the file again still follows it."""
+
+    suspend: bool = False
+    self_heal: bool | None = None  # None: the configuration's
+    prune: bool | None = None
+    ignore_differences: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+
 @dataclass
 class AppliedObject:
     """What launchpad last applied for one object."""
@@ -81,10 +94,17 @@ class AppliedObject:
     reason: str = ""
     error: str | None = None  # the last apply failed: retried by the next sync
     updated_at: datetime | None = None
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def key(self) -> tuple[Kind, str]:
         return (self.kind, self.name)
+
+    @property
+    def applied(self) -> bool:
+        """False for a record of an object never written to Temporal (suspended, or waiting for a
+        dependency, since its file appeared): no version of it runs."""
+        return bool(self.spec_hash)
 
 
 def new_sync_id() -> str:
@@ -118,6 +138,9 @@ class SyncMeta:
     retry: list[str] = field(default_factory=list)  # files whose object failed to apply: tried again
     retry_at: datetime | None = None  # not before then, unless something else changed
     errors: list[FileError] = field(default_factory=list)  # the broken files at `revision`
+    # `launchpad suspend NAME` without a commit: task name -> who suspended it, when and why;
+    # dropped by `launchpad resume NAME`, or by the sync that finds the file suspending it too
+    suspended: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

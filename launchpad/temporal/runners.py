@@ -23,7 +23,7 @@ from launchpad.temporal.connections import Connections
 from launchpad.temporal.memo import owner, owner_marker
 from launchpad.temporal.options import start_options, workflow_input
 from launchpad.temporal.result import DeployResult
-from launchpad.temporal.schedules import action_marker, build_schedule
+from launchpad.temporal.schedules import action_marker, build_schedule, keep_live
 
 if TYPE_CHECKING:
     from launchpad.registry import Registry
@@ -66,8 +66,11 @@ class NotManaged(LaunchpadError):
 
 
 def spec_hash(task: TaskSpec) -> str:
-    """A stable hash of the rendered task: the server rewrites schedules, so compare this."""
-    return model_hash(task)
+    """A stable hash of the rendered task: the server rewrites schedules, so compare this. The
+    sync policy and dependencies change nothing in Temporal and are left out (so is an empty
+    `ignore_differences`): a file that only changes them is recorded, not rewritten."""
+    exclude = {"sync", "depends_on"} | (set() if task.ignore_differences else {"ignore_differences"})
+    return model_hash(task, exclude=exclude)
 
 
 class Runner:
@@ -171,6 +174,7 @@ class ScheduledWorkflowRunner(Runner):
                 desired.state.paused = current.description.schedule.state.paused
             if task.workflow.note is None:
                 desired.state.note = current.description.schedule.state.note
+            keep_live(desired, current.description.schedule, task.ignore_differences)
             outcome = "updated"
             return ScheduleUpdate(schedule=desired)
 

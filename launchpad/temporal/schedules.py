@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,12 +134,14 @@ def _calendar(spec: ScheduleCalendarSpec) -> dict[str, Any]:
     return out
 
 
-def canonical_spec(spec: ScheduleSpec) -> dict[str, Any] | None:
-    """The spec as the server holds it, as plain data; None when that cannot be told without
-    asking the server (cron strings: the server turns them into calendars)."""
+def canonical_spec(spec: ScheduleSpec, ignore: Collection[str] = ()) -> dict[str, Any] | None:
+    """The spec as the server holds it, as plain data, without the `ignore`d fields (a task's
+    `ignore_differences`, `spec.jitter`...); None when that cannot be told without asking the
+    server (cron strings: the server turns them into calendars)."""
     if spec.cron_expressions:
         return None
-    return {
+    left_out = {path.removeprefix("spec.") for path in ignore if path.startswith("spec.")}
+    canonical = {
         "calendars": [_calendar(c) for c in spec.calendars],
         "intervals": [[_seconds(i.every), _seconds(i.offset)] for i in spec.intervals],
         "skip": [_calendar(c) for c in spec.skip],
@@ -148,15 +150,39 @@ def canonical_spec(spec: ScheduleSpec) -> dict[str, Any] | None:
         "jitter": _seconds(spec.jitter),
         "time_zone": spec.time_zone_name or "",
     }
+    return {key: value for key, value in canonical.items() if key not in left_out}
 
 
-def fingerprint(spec: ScheduleSpec) -> str | None:
-    """A short hash of the canonical spec (None when it has none)."""
-    canonical = canonical_spec(spec)
+def fingerprint(spec: ScheduleSpec, ignore: Collection[str] = ()) -> str | None:
+    """A short hash of the canonical spec without the ignored fields (None when it has none)."""
+    canonical = canonical_spec(spec, ignore)
     if canonical is None:
         return None
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# where each ignorable path (launchpad.spec.policy) lives on a Schedule: (part, attribute)
+_LIVE_FIELDS = {
+    "spec.calendars": ("spec", "calendars"),
+    "spec.intervals": ("spec", "intervals"),
+    "spec.skip": ("spec", "skip"),
+    "spec.start_at": ("spec", "start_at"),
+    "spec.end_at": ("spec", "end_at"),
+    "spec.jitter": ("spec", "jitter"),
+    "spec.time_zone": ("spec", "time_zone_name"),
+    "policies.overlap": ("policy", "overlap"),
+    "policies.catchup_window": ("policy", "catchup_window"),
+    "policies.pause_on_failure": ("policy", "pause_on_failure"),
+}
+
+
+def keep_live(desired: Schedule, live: Schedule, paths: Collection[str]) -> None:
+    """Give `desired` the live values of the ignored fields, so an update (for another reason)
+    does not undo the hand edits `ignore_differences` allows."""
+    for path in paths:
+        part, attribute = _LIVE_FIELDS[path]
+        setattr(getattr(desired, part), attribute, getattr(getattr(live, part), attribute))
 
 
 async def describe(client: Client, schedule_id: str) -> ScheduleDescription | None:

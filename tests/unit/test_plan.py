@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from launchpad.config import ReconcilerConfig
-from launchpad.state.records import AppliedObject, FileError, Kind, SyncStatus
+from launchpad.state.records import AppliedObject, FileError, Kind, Policy, SyncStatus
 from launchpad.temporal.memo import Owner
 from reconciler.desired import DesiredObject, DesiredState
 from reconciler.live import Live, LiveSchedule, LiveWorkflow
@@ -33,6 +33,15 @@ def applied(name: str, kind: Kind = Kind.SCHEDULE, spec: str = "v1", **more: obj
     return AppliedObject(kind, name, f"tasks/{name}.yaml", "rev0", spec, **values)  # type: ignore[arg-type]
 
 
+def policy(**values: object) -> Policy:
+    return Policy(**values)  # type: ignore[arg-type]
+
+
+def never_applied(name: str, status: SyncStatus = SyncStatus.MISSING, **more: object) -> AppliedObject:
+    """The record of an object that waited or was suspended since its file appeared: no version runs."""
+    return applied(name, spec="", blob="", fingerprint=None, status=status, **more)
+
+
 MINE = Owner("", ME)  # the default owner: the schedule's own task, of this instance
 
 
@@ -51,6 +60,8 @@ class Case:
     broken: set[str] = field(default_factory=set)
     managed: int | None = None
     errors: list[FileError] = field(default_factory=list)
+    others: list[AppliedObject] = field(default_factory=list)
+    suspended: dict[str, str] = field(default_factory=dict)
 
     def plan(self) -> Plan:
         state = DesiredState("rev1", {o.key: o for o in self.desired}, list(self.errors), broken=self.broken)
@@ -59,7 +70,17 @@ class Case:
             {(TARGET, s.schedule_id): s for s in self.schedules},
             {(TARGET, w.workflow_id): w for w in self.workflows},
         )
-        return make_plan(state, self.applied, live, self.settings, resolve, instance=ME, managed=self.managed)
+        return make_plan(
+            state,
+            self.applied,
+            live,
+            self.settings,
+            resolve,
+            instance=ME,
+            managed=self.managed,
+            others=self.others,
+            suspended=self.suspended,
+        )
 
 
 def actions(plan: Plan) -> list[tuple[str, str, str]]:
@@ -165,6 +186,73 @@ CASES = {
         Case([desired("a")], [applied("a"), applied("t", Kind.TASK)], [schedule("a")]),
         [("schedule", "a", "noop"), ("task", "t", "forget")],
     ),
+    # sync policy per task
+    "suspended by its file: noop": (
+        Case([desired("a", spec="v2", policy=policy(suspend=True))], [applied("a")], [schedule("a", fp="x")]),
+        [("schedule", "a", "noop")],
+    ),
+    "suspended by an override: noop, even when changed": (
+        Case([desired("a", spec="v2")], [applied("a")], complete=False, suspended={"a": "ops"}),
+        [("schedule", "a", "noop")],
+    ),
+    "suspended task: not started": (
+        Case([desired("t", Kind.TASK, policy=policy(suspend=True))], workflows=[LiveWorkflow("id-t", False)]),
+        [("task", "t", "noop")],
+    ),
+    "resumed (was suspended), refresh: rewritten": (
+        Case([desired("a")], [applied("a", status=SyncStatus.SUSPENDED)], complete=False),
+        [("schedule", "a", "update")],
+    ),
+    "resumed, drift scan, unchanged: rewritten": (
+        Case([desired("a")], [applied("a", status=SyncStatus.SUSPENDED)], [schedule("a")]),
+        [("schedule", "a", "update")],
+    ),
+    "never applied (suspended since new), resumed: create": (
+        Case([desired("a")], [never_applied("a", SyncStatus.SUSPENDED)], complete=False),
+        [("schedule", "a", "create")],
+    ),
+    "self_heal off in the file, config on: noop": (
+        Case([desired("a", policy=policy(self_heal=False))], [applied("a")], [schedule("a", fp="x")]),
+        [("schedule", "a", "noop")],
+    ),
+    "self_heal on in the file, config off: heal": (
+        Case(
+            [desired("a", policy=policy(self_heal=True))],
+            [applied("a")],
+            [schedule("a", fp="x")],
+            settings=ReconcilerConfig(self_heal=False),
+        ),
+        [("schedule", "a", "update")],
+    ),
+    "self_heal off in the file, deleted by hand: noop, missing": (
+        Case([desired("a", policy=policy(self_heal=False))], [applied("a")], []),
+        [("schedule", "a", "noop")],
+    ),
+    "file deleted, prune off in its last version: noop (orphan)": (
+        Case([desired("b")], [applied("a", policy=policy(prune=False)), applied("b")], [schedule("a"), schedule("b")]),
+        [("schedule", "b", "noop"), ("schedule", "a", "noop")],
+    ),
+    "file deleted, prune on in its last version, config off: delete": (
+        Case(
+            [desired("b")],
+            [applied("a", policy=policy(prune=True)), applied("b")],
+            [schedule("a"), schedule("b")],
+            settings=ReconcilerConfig(prune=False),
+        ),
+        [("schedule", "b", "noop"), ("schedule", "a", "delete")],
+    ),
+    "file deleted, prune off, deleted by hand since: forget": (
+        Case([desired("b")], [applied("a", policy=policy(prune=False)), applied("b")], [schedule("b")]),
+        [("schedule", "b", "noop"), ("schedule", "a", "forget")],
+    ),
+    "file deleted while suspended by an override: left alone": (
+        Case([desired("b")], [applied("a"), applied("b")], [schedule("a"), schedule("b")], suspended={"a": "ops"}),
+        [("schedule", "b", "noop"), ("schedule", "a", "noop")],
+    ),
+    "file deleted, never applied: forget": (
+        Case([desired("b")], [never_applied("a"), applied("b")], [schedule("b")]),
+        [("schedule", "b", "noop"), ("schedule", "a", "forget")],
+    ),
     # workers
     "new worker: start": (Case([desired("w", Kind.WORKER)]), [("worker", "w", "start")]),
     "worker changed: reload": (
@@ -245,3 +333,90 @@ def test_file_errors_travel_with_the_plan() -> None:
     assert Case([desired("a", last_good=True)], [applied("a")], [schedule("a")], errors=[error]).plan().errors == [
         error
     ]
+
+
+def item_named(plan: Plan, name: str):  # type: ignore[no-untyped-def]
+    [item] = [i for i in plan.items if i.name == name]
+    return item
+
+
+def test_a_file_suspending_the_task_settles_the_override() -> None:
+    plan = Case(
+        [desired("a", policy=policy(suspend=True))], [applied("a")], complete=False, suspended={"a": "x"}
+    ).plan()
+    [item] = plan.items
+    assert item.status == SyncStatus.SUSPENDED and "sync.suspend in the file" in item.reason
+    assert plan.settled == {"a"}
+
+
+def test_an_override_says_who_suspended_it() -> None:
+    [item] = Case([desired("a")], [applied("a")], complete=False, suspended={"a": "by ops: incident 42"}).plan().items
+    assert item.status == SyncStatus.SUSPENDED and "launchpad suspend" in item.reason and "incident 42" in item.reason
+
+
+def test_prune_off_reports_an_orphan_out_of_sync() -> None:
+    case = Case(
+        [desired("b")], [applied("a", policy=policy(prune=False)), applied("b")], [schedule("a"), schedule("b")]
+    )
+    item = item_named(case.plan(), "a")
+    assert item.orphan and item.status == SyncStatus.OUT_OF_SYNC and "prune is off" in item.reason
+
+
+def test_self_heal_off_per_task_reports_out_of_sync() -> None:
+    [item] = Case([desired("a", policy=policy(self_heal=False))], [applied("a")], [schedule("a", fp="x")]).plan().items
+    assert item.drift and item.status == SyncStatus.OUT_OF_SYNC
+
+
+def dependant(name: str = "b", on: str = "a", **more: object) -> DesiredObject:
+    return desired(name, policy=policy(depends_on=(on,)), **more)
+
+
+def test_a_dependant_of_a_broken_file_waits_and_says_why() -> None:
+    plan = Case([dependant()], broken={"a"}, complete=False).plan()
+    [item] = plan.items
+    assert item.action == Action.CREATE and item.status == SyncStatus.MISSING
+    assert item.waiting == "waiting for 'a': its file is broken"
+
+
+def test_a_dependant_of_a_degraded_last_good_version_waits() -> None:
+    plan = Case([desired("a", last_good=True), dependant()], [applied("a")], [schedule("a")]).plan()
+    assert "Degraded" in (item_named(plan, "b").waiting or "")
+
+
+def test_a_dependant_of_a_missing_task_waits() -> None:
+    [item] = Case([dependant()], complete=False).plan().items
+    assert item.waiting == "waiting for 'a': missing: no reconciled task of that name"
+
+
+def test_a_dependant_of_a_degraded_record_outside_the_plan_waits() -> None:
+    others = [applied("a", status=SyncStatus.DEGRADED, reason="last apply failed: boom")]
+    [item] = Case([dependant()], complete=False, others=others).plan().items
+    assert item.waiting == "waiting for 'a': Degraded: last apply failed: boom"
+
+
+def test_a_dependant_of_a_healthy_record_does_not_wait() -> None:
+    [item] = Case([dependant()], complete=False, others=[applied("a")]).plan().items
+    assert item.waiting is None and item.status == SyncStatus.SYNCED
+
+
+def test_dependencies_in_the_same_plan_do_not_wait_and_chains_propagate() -> None:
+    plan = Case([desired("a"), dependant("b", "a"), dependant("c", "b")]).plan()
+    assert [item_named(plan, n).waiting for n in "abc"] == [None, None, None]
+    chain = Case([dependant("b", "a"), dependant("c", "b")], broken={"a"}, complete=False).plan()
+    assert (item_named(chain, "c").waiting or "").startswith("waiting for 'b': it waits itself")
+
+
+def test_an_update_that_waits_is_out_of_sync_and_a_noop_never_waits() -> None:
+    plan = Case([dependant(spec="v2")], [applied("b")], complete=False).plan()
+    assert item_named(plan, "b").status == SyncStatus.OUT_OF_SYNC
+    noop = Case([dependant()], [applied("b")], complete=False).plan()
+    assert item_named(noop, "b").waiting is None
+
+
+def test_a_cycle_is_an_error_of_each_file_and_its_objects_wait() -> None:
+    plan = Case([dependant("a", "b"), dependant("b", "a")]).plan()
+    assert [(e.file, e.path, e.message) for e in plan.errors] == [
+        ("tasks/a.yaml", "depends_on", "dependency cycle: a → b → a"),
+        ("tasks/b.yaml", "depends_on", "dependency cycle: a → b → a"),
+    ]
+    assert {i.waiting for i in plan.items} == {"dependency cycle: a → b → a"}

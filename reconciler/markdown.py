@@ -1,0 +1,79 @@
+"""A preview (`launchpad plan --ref`) as Markdown for a pull-request comment: one summary table,
+then each object's field changes, long ones collapsed in `<details>`, within a comment's size."""
+
+from __future__ import annotations
+
+from reconciler.preview import CREATE, NO_CHANGE, PRUNE, UPDATE, Preview, PreviewItem
+
+MARKER = "<!-- launchpad-plan -->"  # lets a CI job find and edit its earlier comment
+INLINE_LINES = 10  # longer field lists are collapsed
+MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
+ICONS = {CREATE: ":heavy_plus_sign:", UPDATE: ":pencil2:", PRUNE: ":wastebasket:"}  # GitHub and GitLab shortcodes
+CUT = "\n\n_…cut: the plan is longer than a comment holds; the job's log has all of it._\n"
+
+
+def cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def render(preview: Preview, branch: str = "") -> str:
+    lines = [MARKER, "### launchpad plan", ""]
+    into = f" into `{branch}`" if branch else ""
+    base = f"; file errors compared with `{preview.base[:12]}`" if preview.base else ""
+    lines.append(f"Merging `{preview.revision[:12]}`{into}, compared with live Temporal{base}.")
+    lines.append("")
+    if preview.refused:
+        lines += [f"> **Refused:** {preview.refused}", ""]
+    if not preview.changes and not preview.errors:
+        lines.append("**No changes.** Temporal already matches this revision.")
+        return "\n".join(lines) + "\n"
+    counts = [f"{preview.count(c)} to {c}" for c in (CREATE, UPDATE, PRUNE)]
+    counts.append(f"{preview.count(NO_CHANGE)} unchanged")
+    if preview.errors:
+        counts.append(f"{len(preview.errors)} file error(s) introduced")
+    lines += ["**" + " · ".join(counts) + "**", ""]
+    if preview.unchanged_errors:
+        lines += [f"_{preview.unchanged_errors} file error(s) the base has too are not listed._", ""]
+    lines += ["| | object | change | why |", "| --- | --- | --- | --- |"]
+    for item in preview.changes:
+        why = item.waiting or item.reason
+        lines.append(f"| {ICONS[item.change]} | {item.kind} {code(item.name)} | {item.change} | {cell(why)} |")
+    for error in preview.errors:
+        where = f"{error.file}:{error.line}:{error.column}" if error.line else error.file
+        lines.append(f"| :x: | file {code(where)} | error | {code(error.path)}: {cell(error.message)} |")
+    lines.append("")
+    for item in preview.changes:
+        lines += _details(item)
+    text = "\n".join(lines) + "\n"
+    if len(text) > MAX_CHARS:
+        text = (
+            text[:MAX_CHARS].rsplit("\n", 1)[0]
+            + "\n\n_…cut: the plan is longer than a comment holds; see the job's log._\n"
+        )
+    return text
+
+
+def _details(item: PreviewItem) -> list[str]:
+    if not item.diff and not item.note:
+        return []
+    rows = [
+        f"- {code(c.path)}: {c.new}" if item.change == CREATE else f"- {code(c.path)}: {c.old} → {c.new}"
+        for c in item.diff
+    ]
+    rows = [
+        row + (" _(ignored: the live value is kept)_" if c.ignored else "")
+        for row, c in zip(rows, item.diff, strict=True)
+    ]
+    if item.note:
+        rows.append(f"- _{item.note}_")
+    title = f"{code(item.name)} ({item.kind}): {item.change}"
+    if item.change == CREATE or len(rows) > INLINE_LINES:
+        summary = f"{item.name} ({item.kind}): {item.change}, {len(item.diff)} field(s)"
+        return [f"<details><summary>{summary}</summary>", "", *rows, "", "</details>", ""]
+    return [f"#### {title}", "", *rows, ""]
