@@ -33,6 +33,7 @@ class TaskSummary(BaseModel):
     namespace: str | None = None
     template: bool = False
     overwritable: bool = False
+    overwrite_paths: list[str] = empty_list()  # what a deploy may overwrite: these paths and what is under them
     deploy_on_server_start: bool = False
 
 

@@ -121,7 +121,10 @@ def test_reconcile_exits_1_when_an_object_fails(project: Project) -> None:
 async def test_deploy_at_an_old_revision_with_overwrite_and_template(project: Project, engine: Engine) -> None:
     wid = project.sid("adhoc")
     text = SERVICE.format(name="adhoc", wid=wid, queue=ENGINE_QUEUE, arg="'{{ who }}'", on_change="keep")
-    text = text.replace("deploy_on_server_start: true\n", "template: true\noverwritable: true\n")
+    text = text.replace(
+        "deploy_on_server_start: true\n",
+        "template: true\noverwritable: [workflow.workflow_kwargs, workflow.workflow_id]\n",
+    )
     text = text.replace("workflow: AwaitedTask", "workflow: Task")
     project.repo.write("deployments/tasks/adhoc.yaml", text)
     old = project.repo.commit("v1")
