@@ -105,7 +105,7 @@ BREAKDOWN = (
     ("PyJWT", ("jwt",)),
     ("PyYAML", ("yaml",)),
     ("launchpad.config (config models)", ("launchpad.config",)),
-    ("user and state stores", ("launchpad.auth.users", "launchpad.state")),
+    ("user and state stores", ("launchpad.auth.store", "launchpad.state")),
     ("functions.app (routes, API models)", ("functions.app",)),
     ("functions.handler (rest)", ("functions.handler",)),
 )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from functions import errors
-from functions.routes import auth, misc, servers, sync, tasks, temporal, webhooks
+from functions.routes import auth, health, servers, sync, tasks, temporal, users, webhooks
 from functions.services import Services
 from launchpad import __version__
 from launchpad.config import Config
@@ -39,8 +39,8 @@ def create_app(
         servers.router,
         sync.router,
         webhooks.router,
-        misc.health,
-        misc.users,
+        health.router,
+        users.router,
     ):
         app.include_router(router)
     if app.state.services.users is None:

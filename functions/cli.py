@@ -37,6 +37,14 @@ def _refuse_open_api(cfg: Config, host: str) -> None:
             raise typer.Exit(1)
 
 
+def server_options(cfg: Config) -> dict[str, Any]:
+    """uvicorn's settings from the configuration. X-Forwarded-For / -Proto are believed only from
+    the proxies `api.forwarded_allow_ips` names (uvicorn's own default trusts loopback, so that any
+    local client could claim any address, and dodge or aim the login throttle)."""
+    trusted = cfg.api.forwarded_allow_ips
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def api(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
@@ -58,7 +66,7 @@ def api(
         from functions.access_log import AccessLog, log_config
 
         app, logging = AccessLog(app), {"log_config": log_config()}
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **logging)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **logging, **server_options(cfg))
 
 
 def start(

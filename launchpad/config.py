@@ -210,6 +210,16 @@ class WebhookConfig(StrictModel):
     secret: SecretStr | None = None
 
 
+class ApiConfig(StrictModel):
+    """The HTTP API: the proxies it trusts."""
+
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="proxies whose X-Forwarded-For/-Proto headers are believed (uvicorn's forwarded_allow_ips); "
+        "none by default",
+    )
+
+
 class StateConfig(StrictModel):
     """SQLite (`path`, the default) or DynamoDB (`table`: one table, see launchpad.state.dynamodb)."""
 
@@ -228,6 +238,7 @@ class Config(StrictModel):
     state: StateConfig = Field(default_factory=StateConfig)
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _secrets_resolved: bool = PrivateAttr(default=False)
 
