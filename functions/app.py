@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from functions import errors
+from functions.body_limit import BodyLimit
 from functions.routes import auth, health, servers, sync, tasks, temporal, users, webhooks
 from functions.services import Services
 from launchpad import __version__
@@ -31,6 +32,7 @@ def create_app(
     app.state.services = services or Services.from_config(config)
     app.state.dispatch = dispatch or webhooks.dispatch
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=config.api.body_limit, limits={webhooks.PATH: config.webhook.body_limit})
     for router in (
         auth.router,
         tasks.router,

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from launchpad.config import AuthLevel
 from launchpad.spec.base import empty_dict, empty_list
 
+MAX_RETENTION = 100 * 365 * 86400  # seconds; far beyond what Temporal keeps, far below timedelta's limit
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +128,7 @@ class ServerInfo(BaseModel):
 
 class NamespaceRequest(Body):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
-    retention: float = Field(default=259200, gt=0, description="seconds")
+    retention: float = Field(default=259200, gt=0, le=MAX_RETENTION, description="seconds (at most 100 years)")
 
 
 class NamespaceResponse(BaseModel):

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ByteSize, Field, PrivateAttr, SecretStr, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
@@ -22,6 +22,7 @@ from launchpad.types import Duration
 DEFAULT_CONFIG_FILE = "launchpad_configs.yaml"
 DEFAULT_NAMESPACE = "default"
 AuthLevel = Literal["user", "super user"]
+MIB = 1 << 20
 
 
 class NamespaceConfig(StrictModel):
@@ -208,11 +209,21 @@ class WebhookConfig(StrictModel):
     """`POST /webhooks/git`: disabled (404) until a secret is set."""
 
     secret: SecretStr | None = None
+    body_limit: ByteSize = Field(
+        default=ByteSize(25 * MIB), description="largest delivery (bytes, or 25MiB): GitHub caps its payloads at 25 MB"
+    )
+    min_interval: Duration = Field(
+        default=timedelta(seconds=10),
+        description="webhook-triggered syncs start at most once per this; pushes in between get one sync after it",
+    )
 
 
 class ApiConfig(StrictModel):
-    """The HTTP API: the proxies it trusts."""
+    """The HTTP API's request limits and the proxies it trusts."""
 
+    body_limit: ByteSize = Field(
+        default=ByteSize(MIB), description="largest request body (bytes, or 512KiB, 2MB); a larger one is a 413"
+    )
     forwarded_allow_ips: list[str] = Field(
         default_factory=list,
         description="proxies whose X-Forwarded-For/-Proto headers are believed (uvicorn's forwarded_allow_ips); "

@@ -44,7 +44,7 @@ def api_config_text(engine: Engine, root: Path, repo: GitRepo, extra: str = "") 
         repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
         state: {{path: "{root}/state.db"}}
         app: {{secret: {SECRET}}}
-        webhook: {{secret: {WEBHOOK_SECRET}}}
+        webhook: {{secret: {WEBHOOK_SECRET}, min_interval: 0}}
         authenticator:
           db: ":memory:"
           base_users:

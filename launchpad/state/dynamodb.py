@@ -6,6 +6,7 @@ Items, by key:
     pk="syncs"              sk="<started_at>#<id>"         data (JSON of a SyncRecord; dataz: zlib, when large)
     pk="lock#<name>"        sk="lock"                      holder, expires_at (epoch s), followup (bool)
     pk="delivery#<id>"      sk="delivery"                  ttl (epoch s; the table's TTL attribute)
+    pk="slot#<name>"        sk="slot"                      next_free (epoch s), ttl: a rate limit (reserve_slot)
 
 The lock is a lease: a conditional write that succeeds when nobody holds it, the holder's lease
 expired, or the caller already holds it. Deliveries are conditional puts; DynamoDB's TTL deletes
@@ -252,3 +253,33 @@ class DynamoStateStore(StateStore):
 
     def forget_delivery(self, delivery_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=encode({"pk": f"delivery#{delivery_id}", "sk": "delivery"}))
+
+    # --- rate limits (webhook-triggered syncs) ---------------------------------------------------------------------
+
+    def reserve_slot(self, name: str, interval: float) -> float | None:
+        """A conditional write on the slot's `next_free` as read: read again and retry if another
+        writer came between."""
+        key = encode({"pk": f"slot#{name}", "sk": "slot"})
+        while True:
+            item = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            seen = float(decode(item)["next_free"]) if item else None
+            now = time.time()
+            delay = self.slot_delay(now, seen or 0.0, interval)
+            if delay is None:
+                return None
+            free = now + delay + interval
+            condition = "attribute_not_exists(pk)" if seen is None else "next_free = :seen"
+            values = {} if seen is None else {"ExpressionAttributeValues": encode({":seen": seen})}
+            try:
+                self._db.put_item(
+                    TableName=self.table,
+                    Item=encode(
+                        {"pk": f"slot#{name}", "sk": "slot", "next_free": free, TTL_ATTRIBUTE: int(free + 86400)}
+                    ),
+                    ConditionExpression=condition,
+                    **values,
+                )
+                return delay
+            except ClientError as exc:
+                if not conditional_failed(exc):
+                    raise
