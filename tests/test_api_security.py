@@ -101,7 +101,7 @@ async def test_a_users_overwrite_cannot_escalate(api: Api) -> None:
 
 
 async def test_mistakes_that_used_to_be_500s_are_4xx(api: Api) -> None:
-    api.task("tpl", task_text("tpl", f"{api.prefix}-tpl", args='["{{ who }}"]', template=True, overwritable=True))
+    api.task("tpl", task_text("tpl", f"{api.prefix}-tpl", args='["hi {{ who }}"]', template=True, overwritable=True))
     api.repo.commit("tpl")
     await synced(api)
     named_self = await api.call("POST", "/tasks/deploy/tpl", json={"template_args": {"who": "x", "self": "y"}})
