@@ -289,7 +289,7 @@ HELLO_WORLD = """\
 #   launchpad deploy hello-world --set workflow.workflow_kwargs.args.0=Ada
 name: hello-world # must equal the file name
 runner: WorkflowRunner # start the workflow on the running worker and return at once
-overwritable: true # a deploy may replace values by dotted path (see above)
+overwritable: true # a deploy may replace the arguments (workflow.workflow_kwargs) by dotted path
 workflow:
   task_queue: @@name@@-tasks # served by deployments/workers/main-worker.yaml
   workflow_id: hello-world

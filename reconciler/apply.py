@@ -110,7 +110,7 @@ class Applier:
         if item.action == Action.DELETE:
             return await self._delete_schedule(item)
         desired = _need(item.desired)
-        spec = desired.load()
+        spec = await asyncio.to_thread(desired.load)  # an unchanged file is read from git on demand
         assert isinstance(spec, TaskSpec)
         if item.action == Action.RESTART:
             client = await self.connections.client(*_target(item))
@@ -143,7 +143,7 @@ class Applier:
         if item.action == Action.STOP:
             await self.workers.stop(item.name)
             return False, "stopped"
-        spec = _need(item.desired).load()
+        spec = await asyncio.to_thread(_need(item.desired).load)
         assert isinstance(spec, WorkerSpec)
         await self.workers.reload(item.name, spec)
         return False, "reloaded" if item.action == Action.RELOAD else "started"

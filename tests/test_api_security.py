@@ -180,3 +180,26 @@ async def test_a_replayed_signed_body_does_not_start_a_sync_each_time(api: Api) 
     assert [s.trigger for s in syncs] == ["webhook: github", "webhook: github"]
     assert syncs[0].started_at - syncs[1].started_at >= timedelta(seconds=5)
     assert all(s.status == "succeeded" for s in syncs), syncs
+
+
+# --- path traversal ----------------------------------------------------------------------------------------------
+
+
+async def test_task_names_cannot_leave_the_tasks_folder(api: Api) -> None:
+    before = api.repo.git("ls-remote", str(api.repo.remote), "main")
+    content = task_text("x", f"{api.prefix}-x")
+    names = ["..", "...", "../hello", "..%2Fhello", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2fhello", "a%2F..%2F..%2Fb"]
+    names += ["hello%00", "hello.yaml%2F..", ".hello", "-hello", "hello%5C..%5Cx", "%2Fetc%2Fpasswd", "~root"]
+    headers = await api.headers()  # a super user's: every route below is open to them
+    for name in names:
+        for method, url, kwargs in (
+            ("GET", f"/tasks/{name}", {}),
+            ("GET", f"/tasks/{name}/versions", {}),
+            ("POST", f"/tasks/deploy/{name}", {}),
+            ("PUT", f"/tasks/{name}", {"json": {"content": content}}),
+            ("DELETE", f"/tasks/{name}", {}),
+        ):
+            answer = await api.http.request(method, url, headers=headers, **kwargs)
+            assert answer.status_code in (404, 405, 422), (method, url, answer.status_code, answer.text)
+            assert answer.json()["error"], answer.text
+    assert api.repo.git("ls-remote", str(api.repo.remote), "main") == before, "nothing was committed"

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import json
 import socket
+import subprocess
+import sys
 import textwrap
 import uuid
 from collections import Counter
@@ -228,3 +230,25 @@ async def test_request_bodies_are_bounded(tmp_path: Path, engine: Engine) -> Non
         assert status == 401 and body["error"] == "invalid_signature"
         # ordinary requests are unaffected
         assert httpx.post(f"{served.url}/tasks/deploy/hello", json={}, headers=token, timeout=60).status_code == 200
+
+
+# --- an open API, or one with the scaffold's defaults, stays on loopback ------------------------------------------
+
+
+def test_an_open_or_default_api_is_not_served_beyond_loopback(tmp_path: Path) -> None:
+    open_api = tmp_path / "open.yaml"
+    open_api.write_text("temporalio:\n  servers: [{name: local}]\n")
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text(
+        "app: {secret: insecure-dev-secret-123}\n"
+        "authenticator:\n  base_users: [{username: admin, password: change-me, auth_level: [user, super user]}]\n"
+    )
+    for config, says in ((open_api, "open API"), (defaults, "dev defaults")):
+        done = subprocess.run(
+            [sys.executable, "-m", "launchpad", "api", "--config", str(config), "--host", "0.0.0.0", "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1 and says in done.stderr, done.stderr

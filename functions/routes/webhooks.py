@@ -81,8 +81,21 @@ def _later(request: Request, svc: Services, delay: float, trigger: str) -> None:
     task.add_done_callback(svc.background.discard)
 
 
-@router.post("/git", response_model=Accepted, status_code=202)
+PUSH_EVENT = {
+    "type": "object",
+    "description": "the forge's push event, as it sends it (signed); `ref` names the pushed branch",
+    "properties": {"ref": {"type": "string", "example": "refs/heads/main"}},
+}
+
+
+@router.post(
+    "/git",
+    response_model=Accepted,
+    status_code=202,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": PUSH_EVENT}}}},
+)
 async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
+    """A push event from GitHub (X-Hub-Signature-256), GitLab (X-Gitlab-Token) or Gitea/Forgejo."""
     webhook = svc.config.webhook
     if webhook.secret is None:
         raise ApiError(404, "not_found", "webhooks are disabled (no webhook secret configured)")
