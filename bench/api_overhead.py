@@ -1,8 +1,8 @@
 """API overhead: `POST /tasks/deploy/{name}` through uvicorn versus a direct `Client.start_workflow`.
 
 One run sets everything up itself: a Temporal dev server, a git repository (a bare remote and a
-work clone) holding one task file with `overwritable: true`, a configuration file with auth on
-(one user), and the HTTP API as a separate process (`python -m launchpad api --config ... --port
+work clone) holding one task file that lists `workflow.workflow_id` as overwritable, a
+configuration file with auth on (one super user), and the HTTP API as a separate process (`python -m launchpad api --config ... --port
 ...`, uvicorn serving `functions.app.create_app(config)`). The client logs in once (httpx) and
 reuses the bearer token over keep-alive connections of `bench/rawhttp.py`, a minimal HTTP/1.1
 client whose CPU per request is a tenth of httpx's (`--client httpx` to use httpx instead: on a
@@ -101,7 +101,9 @@ USER = ("bench", "bench-password-0123")
 SECRET = "bench-jwt-secret-0123456789abcdef"
 TASK = "bench"
 TASK_FILE = f"deployments/tasks/{TASK}.yaml"
-TASK_YAML = BENCH_TASK_YAML.format(description="API-overhead benchmark task", extra="overwritable: true\n")
+TASK_YAML = BENCH_TASK_YAML.format(
+    description="API-overhead benchmark task", extra="overwritable: [workflow.workflow_kwargs, workflow.workflow_id]\n"
+)
 CONFIG_YAML = """\
 temporalio:
   servers:
@@ -114,7 +116,7 @@ app: {{secret: {secret}}}
 authenticator:
   db: ":memory:"
   base_users:
-    - {{username: {user}, password: {password}, auth_level: [user], max_age: 86400}}
+    - {{username: {user}, password: {password}, auth_level: [user, super user], max_age: 86400}}
 """
 
 

@@ -495,7 +495,7 @@ def measure_warm(args: argparse.Namespace) -> dict[str, Any]:
         handler = importlib.import_module("functions.handler")
         context = LambdaContext()
 
-        signed, _ = issue_token(SECRET, USER[0], ["user"], 600)
+        signed, _ = issue_token(SECRET, USER[0], ["user"], 600, "config")  # the generation of config users
         first = http_event("GET", "/tasks", bearer(signed))
         began = time.perf_counter()
         response = handler.api(first, context)
