@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,16 +30,6 @@ def test_deploy_beside_reconcile_on_one_cache(tmp_path: Path, engine: Engine) ->
     project.schedule("report")
     project.repo.commit("a schedule")
 
-    def launchpad(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "launchpad", *args, "--config", str(project.config)],
-            cwd=project.root,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-
     with ThreadPoolExecutor(4) as pool:
         for n in range(4):  # each round has a new commit to fetch, so both processes update the ref
             project.repo.write(
@@ -50,10 +38,10 @@ def test_deploy_beside_reconcile_on_one_cache(tmp_path: Path, engine: Engine) ->
             )
             project.repo.commit(f"round {n}")
             runs = [
-                pool.submit(launchpad, "deploy", "adhoc"),
-                pool.submit(launchpad, "reconcile", "--once"),
-                pool.submit(launchpad, "deploy", "adhoc"),
-                pool.submit(launchpad, "reconcile", "--once"),
+                pool.submit(project.launchpad, "deploy", "adhoc"),
+                pool.submit(project.launchpad, "reconcile", "--once"),
+                pool.submit(project.launchpad, "deploy", "adhoc"),
+                pool.submit(project.launchpad, "reconcile", "--once"),
             ]
             for run in runs:
                 done = run.result()
