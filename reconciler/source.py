@@ -357,7 +357,7 @@ class GitSource:
         if not ref or ref.startswith("-") or any(ord(c) < 0x20 or c == "\x7f" for c in ref):
             raise UnknownRevision(f"unknown revision {ref!r}")
         if "@{" in ref:
-            raise UnknownRevision(f"{ref!r}: reflog and upstream names (@{{...}}) are not accepted")
+            raise UnknownRevision(f"unknown revision {ref!r}: reflog and upstream names (@{{...}}) are not accepted")
         head = self.head()
         key = (ref, head)
         if key not in self._resolved:
