@@ -1,7 +1,7 @@
 """API overhead: launchpad's deploy route against the route a user would write instead, and the SDK.
 
 One run sets everything up itself, against one Temporal dev server: a git repository (a bare
-remote and a work clone) holding one task file with `overwritable: true`, and three sides that
+remote and a work clone) holding one task file that lists `workflow.workflow_id` as overwritable (a super user's overwrite), and three sides that
 start that task's workflow with the same options (`start_options` of the task, the launchpad memo
 marker included), each under its own workflow ids:
 
@@ -98,7 +98,9 @@ USER = ("bench", "bench-password-0123")
 SECRET = "bench-jwt-secret-0123456789abcdef"
 TASK = "bench"
 TASK_FILE = f"deployments/tasks/{TASK}.yaml"
-TASK_YAML = BENCH_TASK_YAML.format(description="API-overhead benchmark task", extra="overwritable: true\n")
+TASK_YAML = BENCH_TASK_YAML.format(
+    description="API-overhead benchmark task", extra="overwritable: [workflow.workflow_kwargs, workflow.workflow_id]\n"
+)
 INSTANCE = "bench"  # the launchpad instance named in the memo marker (both sides send the same)
 CONFIG_YAML = """\
 temporalio:
@@ -113,7 +115,7 @@ app: {{secret: {secret}}}
 authenticator:
   db: ":memory:"
   base_users:
-    - {{username: {user}, password: {password}, auth_level: [user], max_age: 86400}}
+    - {{username: {user}, password: {password}, auth_level: [user, super user], max_age: 86400}}
 """
 
 

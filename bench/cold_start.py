@@ -105,7 +105,7 @@ BREAKDOWN = (
     ("PyJWT", ("jwt",)),
     ("PyYAML", ("yaml",)),
     ("launchpad.config (config models)", ("launchpad.config",)),
-    ("user and state stores", ("launchpad.auth.users", "launchpad.state")),
+    ("user and state stores", ("launchpad.auth.store", "launchpad.state")),
     ("functions.app (routes, API models)", ("functions.app",)),
     ("functions.handler (rest)", ("functions.handler",)),
 )
@@ -495,7 +495,7 @@ def measure_warm(args: argparse.Namespace) -> dict[str, Any]:
         handler = importlib.import_module("functions.handler")
         context = LambdaContext()
 
-        signed, _ = issue_token(SECRET, USER[0], ["user"], 600)
+        signed, _ = issue_token(SECRET, USER[0], ["user"], 600, "config")  # the generation of config users
         first = http_event("GET", "/tasks", bearer(signed))
         began = time.perf_counter()
         response = handler.api(first, context)

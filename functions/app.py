@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from functions import errors, ui
 from functions.access_log import AccessLog
-from functions.routes import auth, metrics, misc, servers, sync, tasks, temporal, webhooks
+from functions.body_limit import BodyLimit
+from functions.routes import auth, health, metrics, servers, sync, tasks, temporal, users, webhooks
 from functions.services import Services
 from launchpad import __version__
 from launchpad.config import Config
@@ -35,6 +36,7 @@ def create_app(
     app.state.services = services or Services.from_config(config)
     app.state.dispatch = dispatch or webhooks.dispatch
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=config.api.body_limit, limits={webhooks.PATH: config.webhook.body_limit})
     for router in (
         auth.router,
         tasks.router,
@@ -43,8 +45,8 @@ def create_app(
         servers.router,
         sync.router,
         webhooks.router,
-        misc.health,
-        misc.users,
+        health.router,
+        users.router,
         metrics.router,
         ui.router,
     ):

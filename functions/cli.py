@@ -41,6 +41,14 @@ def _refuse_open_api(cfg: Config, host: str) -> None:
             raise typer.Exit(1)
 
 
+def server_options(cfg: Config) -> dict[str, Any]:
+    """uvicorn's settings from the configuration. X-Forwarded-For / -Proto are believed only from
+    the proxies `api.forwarded_allow_ips` names (uvicorn's own default trusts loopback, so that any
+    local client could claim any address, and dodge or aim the login throttle)."""
+    trusted = cfg.api.forwarded_allow_ips
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def api(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
@@ -60,7 +68,7 @@ def api(
     _refuse_open_api(cfg, host)
     app: Any = create_app(cfg, access_log=access_log)  # our access line, written after the answer
     # uvicorn's loggers go through launchpad's handler (log_config=None); its access line is off
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=None, **server_options(cfg))
 
 
 def say(fmt: LogFormat, text: str) -> None:

@@ -9,6 +9,8 @@ from launchpad.config import AuthLevel
 from launchpad.spec.base import empty_dict, empty_list
 from launchpad.state.records import FileError, Outcome
 
+MAX_RETENTION = 100 * 365 * 86400  # seconds; far beyond what Temporal keeps, far below timedelta's limit
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,6 +36,7 @@ class TaskSummary(BaseModel):
     namespace: str | None = None
     template: bool = False
     overwritable: bool = False
+    overwrite_paths: list[str] = empty_list()  # what a deploy may overwrite: these paths and what is under them
     deploy_on_server_start: bool = False
 
 
@@ -113,7 +116,7 @@ class ServerInfo(BaseModel):
 
 class NamespaceRequest(Body):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
-    retention: float = Field(default=259200, gt=0, description="seconds")
+    retention: float = Field(default=259200, gt=0, le=MAX_RETENTION, description="seconds (at most 100 years)")
 
 
 class NamespaceResponse(BaseModel):

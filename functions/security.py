@@ -36,10 +36,10 @@ async def authenticate(svc: Services, token: str | None) -> Claims:
     # a deleted or demoted user loses access at once; off the loop when the store is a network call
     store = svc.users
     user = await asyncio.to_thread(store.get, decoded.sub) if store.remote else store.get(decoded.sub)
-    if user is None:
+    if user is None or user.generation != decoded.gen:  # deleted, or deleted and created again
         raise ApiError(401, "unauthorized", "unknown user")
     bind(user=decoded.sub)  # the request's log lines name who made it
-    return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti)
+    return Claims(decoded.sub, user.levels, decoded.exp, decoded.jti, decoded.gen)
 
 
 @dataclass(frozen=True, slots=True)

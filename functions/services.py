@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from launchpad.auth.users import UserStore, open_user_store
+from launchpad.auth.store import UserStore, open_user_store
 from launchpad.config import Config
 from launchpad.observability.signals import Signals
 from launchpad.state import StateStore, open_store

@@ -20,6 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from functions.app import create_app
+from functions.cli import server_options
 from functions.services import Services
 from launchpad.config import Config
 from launchpad.devserver import port_in_use
@@ -55,14 +56,17 @@ class Stack:
         workers = WorkerSet(services.connections, reconciler.registry)
         reconciler.workers = workers
         await services.connections.register_namespaces()
+        app = create_app(self.config, services)
+        options = server_options(self.config)
         server = _Server(
             uvicorn.Config(
-                create_app(self.config, services),
+                app,
                 host=self.host,
                 port=self.port,
                 log_level="warning",
                 lifespan="off",
                 log_config=None,  # its lines go through launchpad's handler, in the chosen format
+                **options,
             )
         )
         api = asyncio.create_task(server.serve())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, ByteSize, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from launchpad.errors import SpecError, SpecErrors, UnknownTarget
 from launchpad.render import inject_env
@@ -25,6 +25,7 @@ from launchpad.types import Duration
 DEFAULT_CONFIG_FILE = "launchpad_configs.yaml"
 DEFAULT_NAMESPACE = "default"
 AuthLevel = Literal["user", "super user"]
+MIB = 1 << 20
 
 
 def _web_address(value: str) -> str:
@@ -354,6 +355,26 @@ class WebhookConfig(StrictModel):
         description="the shared secret of the git host's webhook (GitHub, GitLab, Gitea); "
         "may be an `ssm:` or `secretsmanager:` reference",
     )
+    body_limit: ByteSize = Field(
+        default=ByteSize(25 * MIB), description="largest delivery (bytes, or 25MiB): GitHub caps its payloads at 25 MB"
+    )
+    min_interval: Duration = Field(
+        default=timedelta(seconds=10),
+        description="webhook-triggered syncs start at most once per this; pushes in between get one sync after it",
+    )
+
+
+class ApiConfig(StrictModel):
+    """The HTTP API's request limits and the proxies it trusts."""
+
+    body_limit: ByteSize = Field(
+        default=ByteSize(MIB), description="largest request body (bytes, or 512KiB, 2MB); a larger one is a 413"
+    )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="proxies whose X-Forwarded-For/-Proto headers are believed (uvicorn's forwarded_allow_ips); "
+        "none by default",
+    )
 
 
 class MetricsConfig(StrictModel):
@@ -431,6 +452,7 @@ class Config(StrictModel):
     state: StateConfig = Field(default_factory=StateConfig, description="where the reconciler records what it applied")
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig, description="how syncs behave")
     webhook: WebhookConfig = Field(default_factory=WebhookConfig, description="`POST /webhooks/git`")
+    api: ApiConfig = Field(default_factory=ApiConfig, description="the HTTP API's request limits and trusted proxies")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics (EMF on Lambda)")
     notifications: list[NotificationTarget] = empty_list(
         "where sync failures, degradations, recoveries, healed drift, prunes and failed deploys are sent"

@@ -7,7 +7,9 @@ value can never inject structure or change another field:
 2. templating (tasks with `template: true` only): every string is rendered by a
    sandboxed jinja2 environment with StrictUndefined; a string that is exactly
    `{{ name }}` takes the argument's value as is (a list stays a list);
-3. overwrite (tasks with `overwritable: true` only): dotted paths with list indices.
+3. overwrite (tasks with `overwritable` only): dotted paths with list indices, each under a path
+   the task allows; guarded paths (the keys that decide where, as whom or how often a task runs)
+   keep their value unless the caller may change them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from launchpad.errors import SpecError, SpecErrors, format_path
@@ -81,6 +83,8 @@ def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
     """Render every string value in the jinja2 sandbox with `args`."""
     from jinja2 import TemplateError
 
+    if "self" in args:  # every jinja2 template names itself `self`: the argument could never be read
+        raise SpecErrors([SpecError(file, "template", "'self' is reserved by jinja2: name the argument otherwise")])
     errors: list[SpecError] = []
 
     def render(text: str, path: Path) -> Any:
@@ -110,10 +114,21 @@ def _jinja_message(exc: Any) -> str:
     return f"template variable {match[1]!r} is missing" if match else message
 
 
-def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str) -> dict[str, Any]:
-    """Set each dotted path to its value. Intermediate keys must exist; the last key may be new
-    on a mapping (the result is validated again, so an unknown key is still an error)."""
+def apply_overwrite(
+    doc: dict[str, Any],
+    overwrite: Mapping[str, Any],
+    file: str,
+    allowed: Sequence[str],
+    guarded: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Set each dotted path to its value. Each path must be one of `allowed` or under one; a path
+    at or under a `guarded` one (`*` stands for any list index; the value says why it is guarded)
+    is refused (`guarded_changes` finds the other ways to change a guarded value). Intermediate
+    keys must exist; the last key may be new on a mapping (the result is validated again, so an
+    unknown key is still an error)."""
     result = dict(doc)  # copied along each overwritten path only: the parsed document is shared
+    guarded = guarded or {}
+    prefixes = [prefix.split(".") for prefix in allowed]
     errors: list[SpecError] = []
     for dotted, value in overwrite.items():
         parts = dotted.split(".")
@@ -122,6 +137,14 @@ def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str
             continue
         if parts[0] in PROTECTED_ROOT_KEYS:
             errors.append(SpecError(file, dotted, f"{parts[0]!r} cannot be overwritten"))
+            continue
+        if not any(_within(parts, prefix) for prefix in prefixes):
+            errors.append(SpecError(file, dotted, f"not overwritable: this task allows {', '.join(allowed)}"))
+            continue
+        guard = next((g for g in guarded if _within(parts, g.split("."))), None)
+        if guard is not None:
+            where = ".".join(parts[: len(guard.split("."))])
+            errors.append(SpecError(file, dotted, _guarded_message(where, guarded[guard])))
             continue
         try:
             _set_path(result, parts, copy.deepcopy(value))
@@ -132,6 +155,45 @@ def apply_overwrite(doc: dict[str, Any], overwrite: Mapping[str, Any], file: str
     return result
 
 
+def guarded_changes(before: Any, after: Any, guarded: Mapping[str, str], file: str) -> list[SpecError]:
+    """A guarded value that differs between two versions of a document (an overwrite of a mapping
+    above it, say), one error per guard."""
+    errors = []
+    for guard, why in guarded.items():
+        old, new = _values(before, guard.split(".")), _values(after, guard.split("."))
+        changed = [path for path in {*old, *new} if old.get(path, _ABSENT) != new.get(path, _ABSENT)]
+        if changed:
+            where = format_path(min(changed, key=str))
+            errors.append(SpecError(file, where, _guarded_message(where, why)))
+    return errors
+
+
+_ABSENT = object()
+
+
+def _guarded_message(path: str, why: str) -> str:
+    return f"{path} {why}: only a super user may overwrite it"
+
+
+def _within(parts: list[str], prefix: list[str]) -> bool:
+    """Whether a path is `prefix` or under it; `*` in the prefix matches a list index."""
+    if len(parts) < len(prefix):
+        return False
+    return all(p == q or (p == "*" and q.isdecimal()) for p, q in zip(prefix, parts[: len(prefix)], strict=True))
+
+
+def _values(doc: Any, pattern: list[str], path: Path = ()) -> dict[Path, Any]:
+    """The values at a pattern's paths (`*`: every index of a list), by path."""
+    if not pattern:
+        return {path: doc}
+    head, rest = pattern[0], pattern[1:]
+    if head == "*" and isinstance(doc, list):
+        return {p: v for i, item in enumerate(doc) for p, v in _values(item, rest, (*path, i)).items()}
+    if isinstance(doc, dict) and head in doc:
+        return _values(doc[head], rest, (*path, head))
+    return {}
+
+
 def _set_path(doc: dict[str, Any], parts: list[str], value: Any) -> None:
     """Set the value in `doc` (a fresh top-level copy), copying each container on the way down
     before changing it, so what the caller's document shares with `doc` is never modified."""
@@ -140,8 +202,8 @@ def _set_path(doc: dict[str, Any], parts: list[str], value: Any) -> None:
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise LookupError(f"no index {part} at {where}")
+            if not (part.isascii() and part.isdecimal()) or len(part) > len(str(len(node))) or int(part) >= len(node):
+                raise LookupError(f"no index {part[:20]} at {where[:200]}")
             key: int | str = int(part)
         else:
             key = part

@@ -244,7 +244,7 @@ class Applier:
             wrote = await self._delete_schedule(_target(item), applied.temporal_id or "", applied.name)
             return wrote, "deleted" if wrote else "already gone", None
         desired = _need(item.desired)
-        spec = desired.load()
+        spec = await asyncio.to_thread(desired.load)  # an unchanged file is read from git on demand
         assert isinstance(spec, TaskSpec)
         if item.action == Action.RESTART:
             client = await self.connections.client(*_target(item))
@@ -297,7 +297,7 @@ class Applier:
         if item.action == Action.STOP:
             await self.workers.stop(item.name)
             return False, "stopped"
-        spec = _need(item.desired).load()
+        spec = await asyncio.to_thread(_need(item.desired).load)
         assert isinstance(spec, WorkerSpec)
         await self.workers.reload(item.name, spec)
         return False, "reloaded" if item.action == Action.RELOAD else "started"

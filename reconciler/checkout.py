@@ -8,14 +8,11 @@ API resolves refs through `GitSource` and its rules. Nothing here writes to the 
 
 from __future__ import annotations
 
-import functools
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from reconciler.source import GitSource, SourceError, UnknownRevision, gitpython
-
-if TYPE_CHECKING:
-    import git
+from reconciler.git_process import BatchReader, GitFailed, run_git
+from reconciler.source import GitSource, SourceError, UnknownRevision
 
 
 class CheckoutSource(GitSource):
@@ -24,27 +21,22 @@ class CheckoutSource(GitSource):
 
     def __init__(self, root: Path, branch: str) -> None:
         super().__init__(str(root), branch, root)
-        self.root = root
+        self.root = self.path = root
+        self._git_dir = str(root / ".git")
+        self._reader = BatchReader(root, self._local_env(), self.timeout)
 
     @classmethod
     def here(cls, branch: str, cwd: Path | None = None) -> CheckoutSource:
         """The checkout holding `cwd` (default: the current folder)."""
+        where = cwd or Path.cwd()
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
         try:
-            repo = gitpython().Repo(cwd or Path.cwd(), search_parent_directories=True)
-        except (gitpython().InvalidGitRepositoryError, gitpython().NoSuchPathError):
-            raise SourceError(f"{cwd or Path.cwd()} is not in a git checkout") from None
-        if repo.working_tree_dir is None:
+            top = run_git(where, "rev-parse", "--show-toplevel", env=env, timeout=30).stdout.decode().strip()
+        except (GitFailed, OSError):
+            raise SourceError(f"{where} is not in a git checkout") from None
+        if not top:
             raise SourceError("a bare repository has no checkout to plan from")
-        return cls(Path(repo.working_tree_dir), branch)
-
-    @property
-    def repo(self) -> git.Repo:
-        return self._checkout
-
-    @functools.cached_property
-    def _checkout(self) -> git.Repo:
-        repo: git.Repo = gitpython().Repo(self.root)
-        return repo
+        return cls(Path(top), branch)
 
     @property
     def fetched(self) -> bool:
@@ -62,20 +54,20 @@ class CheckoutSource(GitSource):
         if not ref or ref.startswith("-") or any(ord(c) < 0x20 or c == "\x7f" for c in ref):
             raise UnknownRevision(f"unknown revision {ref!r}")
         try:
-            return str(self.repo.git.rev_parse("--verify", f"{ref}^{{commit}}"))
-        except gitpython().GitCommandError:
+            return self._git("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+        except GitFailed:
             raise UnknownRevision(f"unknown revision {ref!r} in the checkout {self.root}") from None
 
     def merge_base(self, a: str, b: str) -> str | None:
         try:
-            return str(self.repo.git.merge_base(a, b)) or None
-        except gitpython().GitCommandError:
+            return self._git("merge-base", a, b).strip() or None
+        except GitFailed:
             return None
 
     def has_blob(self, sha: str) -> bool:
         try:
-            self.repo.git.cat_file("-e", sha)
-        except gitpython().GitCommandError:
+            self._git("cat-file", "-e", sha)
+        except GitFailed:
             return False
         return True
 

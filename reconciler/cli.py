@@ -353,15 +353,19 @@ def _assignments(values: list[str] | None, option: str) -> dict[str, Any]:
 def deploy(
     task: str,
     config: ConfigOption = None,
-    ref: Annotated[str | None, typer.Option(help="git revision (default: the branch head)")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="a revision of the branch's history: commit, tag, HEAD~N (default: the head)")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="overwrite path=value (YAML value)")] = None,
     arg: Annotated[list[str] | None, typer.Option("--arg", help="template argument key=value (YAML value)")] = None,
 ) -> None:
     """Deploy one task now, at a revision, with overwrite and template arguments."""
     reconciler, signals = signalled(config_or_exit(config))
+    overwrite = _assignments(set_, "--set")
+    # whoever runs this holds the configuration and reaches Temporal directly: a super user
     result = run(
         deploy_task(
-            reconciler, task, ref=ref, template_args=_assignments(arg, "--arg"), overwrite=_assignments(set_, "--set")
+            reconciler, task, ref=ref, template_args=_assignments(arg, "--arg"), overwrite=overwrite, super_user=True
         ),
         signals,
     )

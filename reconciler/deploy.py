@@ -1,4 +1,4 @@
-"""Deploy one task now, from the repository at any revision (the API and the CLI use this).
+"""Deploy one task now, from the branch at any revision of its history (the API and the CLI use this).
 
 Finding and naming tasks needs only git; the runners are imported by `deploy_task` itself, so
 the API routes that only read tasks do not load the engine on a Lambda cold start.
@@ -17,6 +17,7 @@ from launchpad.observability.deploys import deploying, observed
 from reconciler.source import GitSource
 
 if TYPE_CHECKING:
+    from launchpad.spec.document import TaskDocument
     from launchpad.temporal.result import DeployResult
     from reconciler.sync import Reconciler
 
@@ -56,7 +57,13 @@ async def current_revision(reconciler: Reconciler, fetch: bool = False) -> str:
     source = reconciler.source
     if fetch or not source.fetched:
         return await asyncio.to_thread(source.fetch)
-    return source.head()
+    return source.head()  # read from the ref files, no git process
+
+
+async def locate(reconciler: Reconciler, name: str, fetch: bool = False) -> TaskFile:
+    """The task's file at the branch head (fetched now, or as last fetched)."""
+    head = await current_revision(reconciler, fetch)
+    return await asyncio.to_thread(find_task, reconciler.source, head, reconciler.config.tasks_dir, name)
 
 
 @observed  # metrics, a log line, a notification when it fails
@@ -68,21 +75,29 @@ async def deploy_task(
     template_args: Mapping[str, Any] | None = None,
     overwrite: Mapping[str, Any] | None = None,
     fetch: bool = True,
+    super_user: bool = False,
 ) -> DeployResult:
     """Render the task file at `ref` (default: the branch head) and run it through its runner.
 
-    With `fetch=False` the head is the one last fetched (by the last sync), which saves a
-    round trip to the git remote on every deploy.
+    `ref` names the branch's history only (`GitSource.resolve`). Only the file is taken from
+    there: the code is the branch head's, the code the workers run, so no code from a revision a
+    caller chose is imported (a rollback of code is a revert commit on the branch). With
+    `fetch=False` the head is the one last fetched (by the last sync), which saves a round trip
+    to the git remote on every deploy. `super_user`: the caller may overwrite SUPER_USER_ONLY keys.
     """
     from launchpad.temporal.runners import runner_for  # the engine, only when something deploys
 
-    source = reconciler.source
-    revision = await current_revision(reconciler, fetch)
-    if ref:
-        revision = await asyncio.to_thread(source.resolve, ref)
-    found = find_task(source, revision, reconciler.config.tasks_dir, name)
-    spec = reconciler.document(found.path, found.blob).render(template_args, overwrite)
+    head = await current_revision(reconciler, fetch)
+
+    def read() -> tuple[TaskFile, TaskDocument]:  # git, in a thread
+        revision = reconciler.source.resolve(ref) if ref else head
+        found = find_task(reconciler.source, revision, reconciler.config.tasks_dir, name)
+        document = reconciler.document(found.path, found.blob)
+        reconciler.load_code(head)
+        return found, document
+
+    found, document = await asyncio.to_thread(read)
+    spec = document.render(template_args, overwrite, super_user=super_user)
     deploying(spec.runner)
-    reconciler.load_code(revision)
     runner = runner_for(spec, reconciler.connections, reconciler.registry, reconciler.instance)
     return await runner.deploy(spec, found.blob)

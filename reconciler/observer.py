@@ -276,7 +276,7 @@ class SyncObserver:
         if not revision:
             return None
         try:
-            return str(self.source.repo.commit(revision).message).strip()
+            return self.source.message(revision)
         except Exception:  # an unknown revision, a cache being replaced: the message is optional
             return None
 

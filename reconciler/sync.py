@@ -174,13 +174,16 @@ class Reconciler:
         self._documents: dict[str, TaskDocument] = {}
 
     def document(self, path: str, blob: str) -> TaskDocument:
-        """A task file parsed once per content (a pure function of the blob, so caching is safe)."""
+        """A task file parsed once per content (a pure function of the blob, so caching is safe).
+        Reads git on a miss: call it from a thread, not from the event loop."""
         key = f"{blob}:{path}"
-        if key not in self._documents:
+        document = self._documents.get(key)
+        if document is None:
+            document = TaskDocument.parse(self.source.read_blob(blob), path, self.env)
             if len(self._documents) > 2048:
                 self._documents.clear()
-            self._documents[key] = TaskDocument.parse(self.source.read_blob(blob), path, self.env)
-        return self._documents[key]
+            self._documents[key] = document
+        return document
 
     def resolve(self, server: str | None, namespace: str | None) -> Target:
         target, ns = self.config.temporalio.resolve(server, namespace)
@@ -199,14 +202,16 @@ class Reconciler:
         return self.scope.read(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
 
     def load_code(self, revision: str, code: str | None = None) -> None:
-        """Users' code comes from the repository at the synced (or deployed) revision."""
+        """Import users' code from a head of the branch: the code the workers run. Never a revision
+        a request named (a deploy at an older `ref` still runs today's code), so no unmerged code
+        is ever imported. Runs git: call it from a thread, not from the event loop."""
         if not self.config.code_paths or revision == self._code_revision:
             return
         code = code or code_hash(self.source, revision, self.config)
         if code != self._code_hash:
-            root = self.source.checkout(revision)
-            paths = [root / p for p in self.config.code_paths]
-            self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
+            with self.source.worktree(revision) as root:  # no other checkout until the import is done
+                paths = [root / p for p in self.config.code_paths]
+                self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
             self._code_hash = code
         self._code_revision = revision
 

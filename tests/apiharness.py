@@ -27,8 +27,13 @@ ALICE = ("alice", "alice-password")
 
 
 def api_config(engine: Engine, root: Path, repo: GitRepo, extra: str = "") -> Config:
+    return parse_config(api_config_text(engine, root, repo, extra), "api-config.yaml", env={})
+
+
+def api_config_text(engine: Engine, root: Path, repo: GitRepo, extra: str = "") -> str:
+    """The configuration of the API under test, as its YAML file says it."""
     host, port = engine.server.address.split(":")
-    return parse_config(
+    return (
         textwrap.dedent(f"""
         temporalio:
           servers:
@@ -39,16 +44,14 @@ def api_config(engine: Engine, root: Path, repo: GitRepo, extra: str = "") -> Co
         repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
         state: {{path: "{root}/state.db"}}
         app: {{secret: {SECRET}}}
-        webhook: {{secret: {WEBHOOK_SECRET}}}
+        webhook: {{secret: {WEBHOOK_SECRET}, min_interval: 0}}
         authenticator:
           db: ":memory:"
           base_users:
             - {{username: {ADMIN[0]}, password: {ADMIN[1]}, auth_level: [user, super user], max_age: 600}}
             - {{username: {ALICE[0]}, password: {ALICE[1]}, auth_level: [user], max_age: 600}}
         """)
-        + extra,
-        "api-config.yaml",
-        env={},
+        + extra
     )
 
 

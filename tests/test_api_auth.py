@@ -38,6 +38,7 @@ def claims(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
     payload = {
         "sub": ADMIN[0],
+        "gen": "config",  # the generation of the users the configuration defines
         "levels": ["user", "super user"],
         "iat": now,
         "exp": now + 600,
@@ -195,7 +196,7 @@ async def test_a_token_that_was_accepted_is_refused_once_it_expires(api: Api, mo
 
 
 async def test_token_without_a_required_claim_is_refused(api: Api) -> None:
-    for missing in ("sub", "exp", "iat", "jti", "levels"):
+    for missing in ("sub", "gen", "exp", "iat", "jti", "levels"):
         payload = {k: v for k, v in claims().items() if k != missing}
         assert_error(await api.http.get("/tasks", headers=bearer(forge(payload, "HS256"))), 401, "unauthorized")
 
@@ -289,7 +290,7 @@ async def test_a_successful_login_resets_the_user_count(api: Api) -> None:
             await api.http.post("/auth/token", data={"username": ALICE[0], "password": "x"}), 401, "invalid_credentials"
         )
     assert (await api.http.post("/auth/token", data={"username": ALICE[0], "password": ALICE[1]})).status_code == 200
-    assert api.services.users.failures(f"user:{ALICE[0]}", 300) == 0  # type: ignore[union-attr]
+    assert api.services.users.attempts(f"user:{ALICE[0]}", 300) == 0  # type: ignore[union-attr]
 
 
 # --- passwords are never kept or logged in clear -----------------------------------------------------------------

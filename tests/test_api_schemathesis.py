@@ -1,7 +1,9 @@
 """Property-based API test: schemathesis drives every operation of `/openapi.json` with generated requests.
 
-The assertions: no response is a server error (schemathesis' `not_a_server_error` check: any 5xx),
-and every error response (4xx/5xx) is JSON with an `error` key, the shape functions/errors.py promises.
+The assertions: no response is a server error (schemathesis' `not_a_server_error` check: any 5xx,
+except a 503 `temporal_unavailable`, the documented answer when the dev server does not answer in
+time, counted apart), and every error response (4xx/5xx) is JSON with an `error` key, the shape
+functions/errors.py promises.
 
 How it runs. The app is the `api` fixture's: a real config, a real git repository, the session's
 dev server and workers. Those live on the session event loop, but schemathesis calls an ASGI app
@@ -15,36 +17,56 @@ failure.
 Every request carries a valid super-user token. Each operation gets positive and negative
 (schema-violating) generated data, and, where its path names a task, a workflow, a schedule or a
 user, a positive pass with that path parameter pinned to one that exists, so the code behind a
-successful lookup is fuzzed too (random names mostly stop at 404). The number of examples is
-bounded; the failures of all operations are collected and reported together.
+successful lookup is fuzzed too (random names mostly stop at 404). Webhook deliveries are signed
+by the bridge (unless the generated request brings a signature of its own), so the code behind
+the signature check is fuzzed too. The operations fuzzed are checked to be every route of the
+app. The number of examples is bounded; the failures of all operations are collected and
+reported together.
+
+A longer run, outside the suite: `LAUNCHPAD_FUZZ_SECONDS=600 LAUNCHPAD_FUZZ_EXAMPLES=100 pytest -s
+--timeout 1200 tests/test_api_schemathesis.py -k no_server_errors` repeats the passes (fresh data
+each round) until the time is up and prints its figures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import importlib
 import json
+import os
+import pkgutil
 import re
 import threading
+import time
 import traceback
+import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 
-from tests.apiharness import Api, api  # noqa: F401  (the fixture)
+import functions.routes
+from tests.apiharness import WEBHOOK_SECRET, Api, api  # noqa: F401  (the fixture)
 from tests.conftest import ENGINE_QUEUE
 
 pytestmark = pytest.mark.temporal
 
-MAX_EXAMPLES = 12  # per operation and pass
+MAX_EXAMPLES = int(os.environ.get("LAUNCHPAD_FUZZ_EXAMPLES", "12"))  # per operation and pass
+UNAVAILABLE = "(of which answered 503 temporal_unavailable)"
+BUDGET = float(os.environ.get("LAUNCHPAD_FUZZ_SECONDS", "0"))  # more rounds until this many seconds
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 SCHEDULE = """
 name: {name}
@@ -98,6 +120,7 @@ class Bridge:
             await send(message)
 
     async def _run(self, scope: dict[str, Any], body: bytes, sent: list[Message]) -> None:
+        scope = signed(scope, body)
         delivered = False
         done = asyncio.Event()
 
@@ -118,6 +141,40 @@ class Bridge:
             done.set()
 
 
+def declared_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route the routers of functions/routes declare."""
+    routes = set()
+    for module in pkgutil.iter_modules(functions.routes.__path__):
+        for value in vars(importlib.import_module(f"functions.routes.{module.name}")).values():
+            if isinstance(value, APIRouter):
+                routes |= {(m, r.path) for r in value.routes if isinstance(r, APIRoute) for m in r.methods}
+    return routes
+
+
+def signed(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """A webhook delivery without a signature, signed as GitHub would (a new delivery id each)."""
+    headers = list(scope["headers"])
+    if scope["path"] != "/webhooks/git" or any(name == b"x-hub-signature-256" for name, _ in headers):
+        return scope
+    signature = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers += [
+        (b"x-hub-signature-256", f"sha256={signature}".encode()),
+        (b"x-github-delivery", uuid.uuid4().hex.encode()),
+    ]
+    return {**scope, "headers": headers}
+
+
+def upstream_unavailable(response: Any) -> bool:
+    """A 503 that says Temporal did not answer (in time): the API reporting its upstream, as
+    documented, not an error of its own (the dev server stalls now and then under the fuzzing)."""
+    if response.status_code != 503:
+        return False
+    try:
+        return bool(json.loads(response.content).get("error") == "temporal_unavailable")
+    except (ValueError, AttributeError):
+        return False
+
+
 def error_shape(response: Any) -> str | None:
     """Why an error response is not `{"error": ..., ...}` JSON; None when it is (or is no error)."""
     if response.status_code < 400:
@@ -131,8 +188,9 @@ def error_shape(response: Any) -> str | None:
     return None
 
 
-def fuzz(schema: Any, bridge: Bridge, token: str, known: dict[str, str]) -> list[str]:
-    """Every operation, every pass; the failures, one text each (hypothesis' minimal example)."""
+def fuzz(schema: Any, bridge: Bridge, token: str, known: dict[str, str], examples: Counter[str]) -> list[str]:
+    """Every operation, every pass; the failures, one text each (hypothesis' minimal example).
+    `examples` counts the requests made, by operation."""
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
 
@@ -154,11 +212,16 @@ def fuzz(schema: Any, bridge: Bridge, token: str, known: dict[str, str]) -> list
         )
         def check(case: Any) -> None:
             crashes_before = len(bridge.crashes)
+            examples[operation.label] += 1
             response = case.call(headers=headers)
+            if upstream_unavailable(response):
+                examples[UNAVAILABLE] += 1
+                return
             try:
                 case.validate_response(response, checks=[not_a_server_error], headers=headers)
             except FailureGroup as exc:
-                raise AssertionError("\n".join([str(exc), *bridge.crashes[crashes_before:]])) from None
+                answer = f"{response.status_code}: {response.content[:300]!r}"
+                raise AssertionError("\n".join([str(exc), answer, *bridge.crashes[crashes_before:]])) from None
             problem = error_shape(response)
             assert problem is None, f"{case.method} {case.formatted_path}: {problem}"
 
@@ -167,7 +230,8 @@ def fuzz(schema: Any, bridge: Bridge, token: str, known: dict[str, str]) -> list
         except Unsatisfiable:
             return
         except (Exception, FailureGroup) as exc:
-            failures.append(f"{label}:\n{exc}")
+            causes = [str(e) for e in getattr(exc, "exceptions", ())]  # a flaky failure: its first failure
+            failures.append("\n".join([f"{label}:", str(exc), *causes]))
 
     operations = [result.ok() for result in schema.get_all_operations()]
     # Deletions last, so the pinned passes of the other operations still find what they look for.
@@ -200,10 +264,24 @@ async def test_no_server_errors(api: Api) -> None:
     }
 
     bridge = Bridge(api.http._transport.app, asyncio.get_running_loop())  # type: ignore[attr-defined]
+    routes = declared_routes()
+    examples: Counter[str] = Counter()
 
     def run() -> list[str]:
         schema = schemathesis.openapi.from_asgi("/openapi.json", bridge)
-        return fuzz(schema, bridge, token, known)
+        fuzzed = {(result.ok().method.upper(), result.ok().path) for result in schema.get_all_operations()}
+        assert fuzzed == routes, f"routes not fuzzed: {routes - fuzzed}; unknown: {fuzzed - routes}"
+        started, failures, rounds = time.monotonic(), [], 0
+        while not rounds or (not failures and time.monotonic() - started < BUDGET):
+            failures += fuzz(schema, bridge, token, known, examples)
+            rounds += 1
+        if BUDGET:
+            print(  # the figures of a long run (pytest -s)
+                f"\nfuzzed {len(routes)} operations, {rounds} round(s), {examples.total() - examples[UNAVAILABLE]}"
+                f" requests in {time.monotonic() - started:.0f}s; {len(failures)} failing pass(es)\n"
+                + "\n".join(f"  {n:6d}  {label}" for label, n in sorted(examples.items()))
+            )
+        return failures
 
     try:
         failures = await asyncio.to_thread(run)

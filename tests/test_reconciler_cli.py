@@ -121,7 +121,10 @@ def test_reconcile_exits_1_when_an_object_fails(project: Project) -> None:
 async def test_deploy_at_an_old_revision_with_overwrite_and_template(project: Project, engine: Engine) -> None:
     wid = project.sid("adhoc")
     text = SERVICE.format(name="adhoc", wid=wid, queue=ENGINE_QUEUE, arg="'{{ who }}'", on_change="keep")
-    text = text.replace("deploy_on_server_start: true\n", "template: true\noverwritable: true\n")
+    text = text.replace(
+        "deploy_on_server_start: true\n",
+        "template: true\noverwritable: [workflow.workflow_kwargs, workflow.workflow_id]\n",
+    )
     text = text.replace("workflow: AwaitedTask", "workflow: Task")
     project.repo.write("deployments/tasks/adhoc.yaml", text)
     old = project.repo.commit("v1")
@@ -138,6 +141,20 @@ async def test_deploy_at_an_old_revision_with_overwrite_and_template(project: Pr
     assert refused.returncode == 1 and "template variable 'who' is missing" in refused.stderr
     missing = project.launchpad("deploy", "../../etc/passwd")
     assert missing.returncode == 1 and "invalid task name" in missing.stderr
+
+
+def test_deploy_refuses_a_ref_off_the_branch(project: Project) -> None:
+    """`--ref` names the branch's history only, as the API's `ref` does."""
+    text = SERVICE.format(name="adhoc", wid=project.sid("adhoc"), queue=ENGINE_QUEUE, arg="1", on_change="keep")
+    project.repo.write("deployments/tasks/adhoc.yaml", text.replace("deploy_on_server_start: true\n", ""))
+    project.repo.commit("adhoc")
+    project.repo.git("checkout", "-q", "-b", "feature-x")
+    project.repo.write("deployments/tasks/adhoc.yaml", text.replace("arg", "unreviewed"))
+    unmerged = project.repo.commit("unmerged", push=False)
+    project.repo.git("push", "-q", "origin", "feature-x")
+    for ref in ("origin/feature-x", unmerged, "HEAD@{0}"):
+        refused = project.launchpad("deploy", "adhoc", "--ref", ref)
+        assert refused.returncode == 1 and "revision" in refused.stderr, (ref, refused.stdout, refused.stderr)
 
 
 def test_a_push_with_the_installed_hook_deploys(project: Project) -> None:

@@ -24,6 +24,7 @@ workflow:
     start_to_close_timeout: "{{ timeout }}"
 """
 PLAIN = TEMPLATE.replace("template: true\n", "").replace("{{ customer }}", "acme")
+PLAIN = PLAIN.replace("overwritable: true", "overwritable: [workflow.workflow_kwargs, workflow.memo]")
 PLAIN = PLAIN.replace('"{{ items }}"', "[1]").replace("prefix-{{ n * 2 }}", "p").replace('"{{ timeout }}"', "10s")
 
 
@@ -60,7 +61,7 @@ def test_template_args_on_non_template_task_are_refused() -> None:
 
 
 def test_overwrite_on_non_overwritable_task_is_refused() -> None:
-    text = PLAIN.replace("overwritable: true\n", "")
+    text = PLAIN.replace("overwritable: [workflow.workflow_kwargs, workflow.memo]\n", "")
     errors = spec_errors(lambda: doc(text).render(overwrite={"workflow.workflow_kwargs.args": [2]}))
     assert errors == [
         f"{FILE}: overwritable: this task is not overwritable (overwritable: false): overwrite is refused"
@@ -96,12 +97,19 @@ def test_overwrite_result_is_validated_again() -> None:
 @pytest.mark.parametrize(
     ("path", "reason"),
     [
-        ("workflow.nothing.here", "path does not exist (no mapping or list at workflow.nothing)"),
+        (
+            "workflow.workflow_kwargs.nothing.here",
+            "path does not exist (no mapping or list at workflow.workflow_kwargs.nothing)",
+        ),
         (
             "workflow.workflow_kwargs.args.7",
             "path does not exist (no index 7 at workflow.workflow_kwargs.args.7)",
         ),
-        ("workflow.workflow_id.x", "path does not exist (no mapping or list at workflow.workflow_id)"),
+        (
+            "workflow.workflow_kwargs.activity.x",
+            "path does not exist (no mapping or list at workflow.workflow_kwargs.activity)",
+        ),
+        ("workflow.nothing.here", "not overwritable: this task allows workflow.workflow_kwargs, workflow.memo"),
         ("name", "'name' cannot be overwritten"),
     ],
 )
@@ -109,9 +117,22 @@ def test_overwrite_path_that_does_not_exist(path: str, reason: str) -> None:
     assert spec_errors(lambda: doc(PLAIN).render(overwrite={path: 1})) == [f"{FILE}: {path}: {reason}"]
 
 
+def test_overwrite_index_of_thousands_of_digits_is_a_clear_error() -> None:
+    """int() refuses more than 4300 digits (ValueError): the index is checked before it is read."""
+    path = "workflow.workflow_kwargs.args." + "9" * 5000
+    errors = spec_errors(lambda: doc(PLAIN).render(overwrite={path: 1}))
+    assert len(errors) == 1 and errors[0].startswith(f"{FILE}: {path}: path does not exist (no index 9999")
+
+
+def test_template_argument_named_self_is_refused_clearly() -> None:
+    """jinja2 names every template `self`: such an argument was a TypeError in rendering (a 500)."""
+    errors = spec_errors(lambda: doc().render({"customer": "a", "items": [], "n": 1, "timeout": 1, "self": "me"}))
+    assert errors == [f"{FILE}: template: 'self' is reserved by jinja2: name the argument otherwise"]
+
+
 def test_overwrite_new_unknown_leaf_is_an_unknown_key() -> None:
-    errors = spec_errors(lambda: doc(PLAIN).render(overwrite={"workflow.bogus": 1}))
-    assert errors == [f"{FILE}: workflow.bogus: unknown key (typo?)"]
+    errors = spec_errors(lambda: doc(PLAIN).render(overwrite={"workflow.workflow_kwargs.bogus": 1}))
+    assert errors == [f"{FILE}: workflow.workflow_kwargs.bogus: unknown key (typo?)"]
 
 
 @pytest.mark.parametrize(

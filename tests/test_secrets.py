@@ -25,6 +25,7 @@ import pytest
 from functions.app import create_app
 from functions.services import Services
 from launchpad import secrets
+from launchpad.auth.store import SEEDED
 from launchpad.auth.tokens import issue_token
 from launchpad.config import Config, parse_config
 from launchpad.secrets import SecretError
@@ -104,7 +105,7 @@ async def test_the_jwt_secret_comes_from_an_ssm_secure_string(
 
         with warnings.catch_warnings():  # the reference string is a short key, as jwt rightly warns
             warnings.simplefilter("ignore")
-            forged, _ = issue_token(JWT_REFERENCE, ADMIN[0], ["user", "super user"], 600)
+            forged, _ = issue_token(JWT_REFERENCE, ADMIN[0], ["user", "super user"], 600, SEEDED)
         refused = await http.get("/servers", headers={"Authorization": f"Bearer {forged}"})
         assert refused.status_code == 401, "the reference string is not the secret"
 

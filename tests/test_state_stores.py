@@ -15,14 +15,17 @@ import sys
 import textwrap
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from launchpad.auth.dynamodb import DynamoUserStore
 from launchpad.auth.passwords import hash_password
-from launchpad.auth.users import DynamoUserStore, SqliteUserStore, UserStore, open_user_store
+from launchpad.auth.sqlite import SqliteUserStore
+from launchpad.auth.store import UserStore, open_user_store
 from launchpad.config import Config, parse_config
 from launchpad.state import (
     AppliedObject,
@@ -83,7 +86,7 @@ def test_the_configured_backend_is_opened(backend: Backend, store: StateStore) -
 
 def test_launchpad_imports_boto3_only_when_a_store_needs_it() -> None:
     code = (
-        "import sys, launchpad.state, launchpad.auth.users, launchpad.secrets, functions.services\n"
+        "import sys, launchpad.state, launchpad.auth.store, launchpad.auth.sqlite, launchpad.secrets, functions.services\n"
         "assert 'boto3' not in sys.modules, 'boto3 was imported'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -448,16 +451,45 @@ def test_an_in_memory_user_store_sees_every_change_at_once() -> None:
     assert store.delete("erin") and store.get("erin") is None
 
 
-def test_login_failures_are_counted_per_key_within_the_window(users: Users) -> None:
+def test_login_attempts_are_counted_per_key_within_the_window(users: Users) -> None:
     store, other = users.open(), users.another()
-    for _ in range(3):
-        store.record_failure("user:bob")
-    other.record_failure("ip:10.0.0.1")
-    assert other.failures("user:bob", 300) == 3
-    assert store.failures("ip:10.0.0.1", 300) == 1 and store.failures("user:carol", 300) == 0
+    recorded = [store.attempt("user:bob", 300, 5) for _ in range(3)]
+    assert [before for _, before in recorded] == [0, 1, 2]
+    assert other.attempt("ip:10.0.0.1", 300, 5)[1] == 0
+    assert other.attempts("user:bob", 300) == 3
+    assert store.attempts("ip:10.0.0.1", 300) == 1 and store.attempts("user:carol", 300) == 0
+    first = recorded[0][0]
+    assert first is not None
+    other.forget_attempt("user:bob", first)
+    assert store.attempts("user:bob", 300) == 2
+    assert [store.attempt("user:bob", 300, 5)[1] for _ in range(3)] == [2, 3, 4]
+    assert store.attempt("user:bob", 300, 5) == (None, 5), "at the limit nothing more is recorded"
     time.sleep(0.6)
-    store.record_failure("user:bob")
-    assert other.failures("user:bob", 0.5) == 1, "older failures fall out of the window"
-    other.clear_failures("user:bob")
-    assert store.failures("user:bob", 300) == 0
-    assert store.failures("ip:10.0.0.1", 300) == 1
+    assert other.attempt("user:bob", 0.5, 5)[1] == 0, "older attempts fall out of the window"
+    other.clear_attempts("user:bob")
+    assert store.attempts("user:bob", 300) == 0
+    assert store.attempts("ip:10.0.0.1", 300) == 1
+
+
+def test_concurrent_attempts_never_pass_the_limit_together(users: Users) -> None:
+    """Counting and recording are one step: 40 attempts at once from two stores, 5 recorded."""
+    stores = [users.open(), users.another()]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: stores[i % 2].attempt("user:mallory", 300, 5), range(40)))
+    assert sum(1 for attempt, _ in answers if attempt is not None) == 5
+    assert sorted(before for attempt, before in answers if attempt is not None) == [0, 1, 2, 3, 4]
+    assert stores[0].attempts("user:mallory", 300) == 5
+
+
+def test_users_created_again_are_a_new_generation(users: Users) -> None:
+    store = users.open()
+    seeded = store.get("bob")
+    assert seeded is not None and seeded.generation == "config"
+    first = store.add("dave", "dave-password", ["user"], 60)
+    assert store.delete("dave")
+    second = store.add("dave", "dave-password", ["user"], 60)
+    assert first.generation != second.generation
+    got = users.another().get("dave")
+    assert got is not None and got.generation == second.generation
+    checked = store.authenticate("dave", "dave-password")
+    assert checked is not None and checked.generation == second.generation

@@ -72,14 +72,19 @@ async def list_workers(caller: User) -> list[dict[str, Any]]:
     svc = caller.svc
     rec = svc.reconciler
     revision = await current_revision(rec)
-    specs: list[tuple[str, WorkerSpec]] = []
-    for path, blob in sorted(rec.source.files(revision, [rec.config.workers_dir]).items()):
-        try:
-            parsed = parse_file(path, rec.source.read_blob(blob), rec.env)
-        except Exception:  # broken worker files are reported by /sync/status
-            continue
-        if isinstance(parsed, tuple):
-            specs.append(parsed)
+
+    def read() -> list[tuple[str, "WorkerSpec"]]:  # git, in a thread
+        specs = []
+        for path, blob in sorted(rec.source.files(revision, [rec.config.workers_dir]).items()):
+            try:
+                parsed = parse_file(path, rec.source.read_blob(blob), rec.env)
+            except Exception:  # broken worker files are reported by /sync/status
+                continue
+            if isinstance(parsed, tuple):
+                specs.append(parsed)
+        return specs
+
+    specs = await asyncio.to_thread(read)
     pollers = await asyncio.gather(*(_pollers(svc, spec) for _, spec in specs))
     out = []
     for (name, spec), count in zip(specs, pollers, strict=True):

@@ -51,16 +51,9 @@ def summary(doc: "TaskDocument") -> dict[str, Any]:
         "namespace": doc.doc.get("namespace"),
         "template": doc.template,
         "overwritable": doc.overwritable,
+        "overwrite_paths": doc.overwrite_paths,
         "deploy_on_server_start": bool(doc.doc.get("deploy_on_server_start")),
     }
-
-
-async def _find(rec: "Reconciler", name: str, fetch: bool = False) -> "TaskFile":
-    """The task's file at the branch head (fetched now, or as last fetched). reconciler.deploy is
-    imported here, with the reconciler, by the first task route: the other routes never load it."""
-    from reconciler.deploy import current_revision, find_task
-
-    return find_task(rec.source, await current_revision(rec, fetch=fetch), rec.config.tasks_dir, name)
 
 
 @router.get("", response_model=list[TaskSummary])
@@ -70,27 +63,39 @@ async def list_tasks(caller: User) -> list[dict[str, Any]]:
 
     rec = caller.svc.reconciler
     revision = await current_revision(rec)
-    out = []
-    for path, blob in sorted(rec.source.files(revision, [rec.config.tasks_dir]).items()):
-        if path.endswith((".yaml", ".yml")):
-            try:
-                out.append(summary(rec.document(path, blob)))
-            except SpecErrors:
-                continue  # broken files show up in /sync/status
-    return out
+
+    def summaries() -> list[dict[str, Any]]:  # git, in a thread
+        out = []
+        for path, blob in sorted(rec.source.files(revision, [rec.config.tasks_dir]).items()):
+            if path.endswith((".yaml", ".yml")):
+                try:
+                    out.append(summary(rec.document(path, blob)))
+                except SpecErrors:
+                    continue  # broken files show up in /sync/status
+        return out
+
+    return await asyncio.to_thread(summaries)
+
+
+async def _find(rec: "Reconciler", name: str, fetch: bool = False) -> "TaskFile":
+    """The task's file at the branch head. reconciler.deploy is imported here, with the
+    reconciler, by the first task route: the other routes never load it."""
+    from reconciler.deploy import locate
+
+    return await locate(rec, name, fetch)
 
 
 @router.get("/{name}", response_model=TaskDetail)
 async def get_task(caller: User, name: TaskName) -> dict[str, Any]:
     rec = caller.svc.reconciler
     found = await _find(rec, name)
-    doc = rec.document(found.path, found.blob)
+    doc = await asyncio.to_thread(rec.document, found.path, found.blob)
     return {**summary(doc), "revision": found.revision, "spec": redact(doc.doc, doc.injected)}
 
 
 @router.get("/{name}/versions", response_model=list[TaskVersion])
 async def task_versions(caller: User, name: TaskName) -> list[dict[str, Any]]:
-    """The task file's git history, newest first."""
+    """The task file's git history on the branch, newest first."""
     rec = caller.svc.reconciler
     found = await _find(rec, name)
     history = await asyncio.to_thread(rec.source.history, found.path)
@@ -99,7 +104,8 @@ async def task_versions(caller: User, name: TaskName) -> list[dict[str, Any]]:
 
 @router.post("/deploy/{name}", response_model=DeployResult)
 async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None) -> DeployResult:
-    """Deploy now, with `overwrite` (dotted paths) and `template_args`, at `ref` (default: head)."""
+    """Deploy now, with `overwrite` (dotted paths the task allows) and `template_args`, at `ref`
+    (a revision of the branch's history: commit, tag, `HEAD~N`; default: the head)."""
     from reconciler.deploy import deploy_task
 
     body = body or DeployRequest()
@@ -110,6 +116,7 @@ async def deploy(caller: User, name: TaskName, body: DeployRequest | None = None
         template_args=body.template_args,
         overwrite=body.overwrite,
         fetch=False,
+        super_user=caller.who.allows("super user"),
     )
     return result
 

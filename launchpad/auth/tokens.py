@@ -1,4 +1,4 @@
-"""JWT access tokens: HS256 only, with sub, levels, iat, exp and jti."""
+"""JWT access tokens: HS256 only, with sub, gen (the user's generation), levels, iat, exp and jti."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Claims:
     levels: tuple[str, ...]
     exp: int
     jti: str
+    gen: str = ""  # the generation of the user it was issued to (launchpad.auth.store.User)
 
     def allows(self, required: str) -> bool:
         """Levels are hierarchical: a `super user` can do all a `user` can."""
@@ -32,9 +33,16 @@ class Claims:
         return any(level in LEVELS and LEVELS.index(level) >= rank for level in self.levels)
 
 
-def issue_token(secret: str, username: str, levels: list[str], max_age: int) -> tuple[str, int]:
+def issue_token(secret: str, username: str, levels: list[str], max_age: int, generation: str) -> tuple[str, int]:
     now = int(time.time())
-    payload = {"sub": username, "levels": list(levels), "iat": now, "exp": now + max_age, "jti": uuid.uuid4().hex}
+    payload = {
+        "sub": username,
+        "gen": generation,
+        "levels": list(levels),
+        "iat": now,
+        "exp": now + max_age,
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(payload, secret, algorithm=ALGORITHM), max_age
 
 
@@ -54,7 +62,8 @@ def _verified(secret: str, token: str) -> Claims:
     the token and the secret alone, so nothing can be stale but the expiry, checked on every call.
     """
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "iat", "jti"]})
+        required = ["sub", "gen", "exp", "iat", "jti"]
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": required})
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token expired") from None
     except jwt.PyJWTError:
@@ -62,4 +71,4 @@ def _verified(secret: str, token: str) -> Claims:
     levels = payload.get("levels")
     if not isinstance(levels, list) or not all(isinstance(level, str) for level in levels):
         raise InvalidToken("invalid token")
-    return Claims(str(payload["sub"]), tuple(levels), int(payload["exp"]), str(payload["jti"]))
+    return Claims(str(payload["sub"]), tuple(levels), int(payload["exp"]), str(payload["jti"]), str(payload["gen"]))

@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from launchpad.errors import SpecError, SpecErrors
-from launchpad.render import Path, apply_overwrite, inject_env, is_templated, render_template
+from launchpad.render import Path, apply_overwrite, guarded_changes, inject_env, is_templated, render_template
 from launchpad.spec.positions import locate
 from launchpad.spec.reading import read_yaml, validate
-from launchpad.spec.task import TaskSpec
+from launchpad.spec.task import ARGUMENTS, SUPER_USER_ONLY, TaskSpec
 from launchpad.spec.worker import WorkerSpec, task_only_keys
 
 _REFUSED_TEMPLATE = "this task is not a template (template: false): template_args are refused"
@@ -49,7 +49,15 @@ class TaskDocument:
 
     @property
     def overwritable(self) -> bool:
-        return bool(self.doc.get("overwritable"))
+        return bool(self.overwrite_paths)
+
+    @property
+    def overwrite_paths(self) -> list[str]:
+        """What a deploy may overwrite, as the file says it (`true`: the arguments)."""
+        value = self.doc.get("overwritable")
+        if value is True:
+            return [ARGUMENTS]
+        return [path for path in value if isinstance(path, str)] if isinstance(value, list) else []
 
     @classmethod
     def parse(cls, text: str, file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
@@ -85,22 +93,46 @@ class TaskDocument:
         self,
         template_args: Mapping[str, Any] | None = None,
         overwrite: Mapping[str, Any] | None = None,
+        *,
+        super_user: bool = False,
     ) -> TaskSpec:
-        """The spec to deploy; template args and overwrites only where the file allows them."""
+        """The spec to deploy; template args and overwrites only where the file allows them, and
+        the keys of SUPER_USER_ONLY only for a super user (`super_user`), whatever the file says."""
         doc = self.doc
         if template_args and not self.template:
             raise SpecErrors([SpecError(self.file, "template", _REFUSED_TEMPLATE)])
         if self.template:
             doc = render_template(doc, template_args or {}, self.file)
         if overwrite:
-            if not self.overwritable:
+            if not self.overwrite_paths:
                 raise SpecErrors([SpecError(self.file, "overwritable", _REFUSED_OVERWRITE)])
-            doc = apply_overwrite(doc, overwrite, self.file)
+            guarded = None if super_user else SUPER_USER_ONLY
+            overwritten = apply_overwrite(doc, overwrite, self.file, self.overwrite_paths, guarded)
+            spec = validate(TaskSpec, overwritten, self.file)
+            if guarded:
+                _unchanged_where_guarded(doc, overwritten, spec, guarded, self.file)
+            return spec
         return validate(TaskSpec, doc, self.file)
 
     def spec(self) -> TaskSpec:
         """The spec of a plain task (no arguments needed)."""
         return self.render()
+
+
+def _unchanged_where_guarded(
+    doc: dict[str, Any], overwritten: dict[str, Any], spec: TaskSpec, guarded: Mapping[str, str], file: str
+) -> None:
+    """An overwrite that replaced a mapping above a guarded key left that key's value as it was:
+    compared as validated (so an omitted key equals its default), or as written when the document
+    alone does not validate."""
+    try:
+        before: Any = validate(TaskSpec, doc, file).model_dump()
+        after: Any = spec.model_dump()
+    except SpecErrors:
+        before, after = doc, overwritten
+    errors = guarded_changes(before, after, guarded, file)
+    if errors:
+        raise SpecErrors(errors)
 
 
 def _templated_paths(doc: Any, path: Path = ()) -> set[Path]:

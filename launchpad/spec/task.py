@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from launchpad.render import PROTECTED_ROOT_KEYS
 from launchpad.spec.activity import RetryPolicySpec, WorkflowKwargs
 from launchpad.spec.base import EnumName, StrictModel, empty_dict, empty_list
 from launchpad.spec.policy import IgnorablePath, SyncPolicy
@@ -15,6 +17,28 @@ from launchpad.types import Duration
 
 SINGLE_ACTIVITY_WORKFLOWS = ("Task", "AwaitedTask")
 BATCH_WORKFLOWS = ("BatchTask", "AwaitedBatchTask")
+
+ARGUMENTS = "workflow.workflow_kwargs"  # what `overwritable: true` lets a deploy overwrite
+_WHERE = "decides where the task runs"
+_HOW_OFTEN = "decides how often the task runs"
+# What a deploy's overwrite may change only for a super user, whatever the task file allows: the
+# keys that decide where, as whom or how often a task runs, and which running workflow it meets.
+SUPER_USER_ONLY: dict[str, str] = {
+    "runner": "decides what starts the task (a runner may start a worker in the API process)",
+    "server": _WHERE,
+    "namespace": _WHERE,
+    "workflow.task_queue": _WHERE,
+    "workflow.workflow_kwargs.task_queue": _WHERE,
+    "workflow.workflow_kwargs.batch.*.task_queue": _WHERE,
+    "workflow.workflow_id": "names the workflow it starts (it could meet another task's running workflow)",
+    "workflow.id_reuse_policy": "decides what happens to an earlier workflow with the same id",
+    "workflow.id_conflict_policy": "decides what happens to a running workflow with the same id",
+    "workflow.scheduler_id": _HOW_OFTEN,
+    "workflow.cron_schedule": _HOW_OFTEN,
+    "workflow.workflow_kwargs.at_end.renew": _HOW_OFTEN,
+    **{f"workflow.{key}": _HOW_OFTEN for key in ScheduleOptions.model_fields},
+}
+_DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
 
 class WorkflowSpec(ScheduleOptions):
@@ -106,8 +130,10 @@ class TaskSpec(StrictModel):
         default=None, description="a server of `temporalio.servers` (its `name`); unset: the default server"
     )
     namespace: str | None = Field(default=None, description="a namespace of that server; unset: its default namespace")
-    overwritable: bool = Field(
-        default=False, description="a deploy may replace values by dotted path (`overwrite`); otherwise refused"
+    overwritable: bool | list[str] = Field(
+        default=False,
+        description="what an API deploy may overwrite: true (the arguments, workflow.workflow_kwargs) "
+        "or a list of dotted paths",
     )
     template: bool = Field(
         default=False,
@@ -150,6 +176,20 @@ class TaskSpec(StrictModel):
     def _only_schedules(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if value and info.data.get("runner") != "ScheduledWorkflowRunner":
             raise ValueError("applies to schedules only (runner ScheduledWorkflowRunner)")
+        return value
+
+    @field_validator("overwritable", mode="before")
+    @classmethod
+    def _overwritable_paths(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, list):
+            raise ValueError("give true (the arguments), false, or a list of dotted paths")
+        for path in value:
+            if not isinstance(path, str) or not _DOTTED.match(path):
+                raise ValueError(f"{path!r} is not a dotted path (workflow.execution_timeout)")
+            if path.split(".")[0] in PROTECTED_ROOT_KEYS:
+                raise ValueError(f"{path!r} can never be overwritten")
         return value
 
     @model_validator(mode="after")

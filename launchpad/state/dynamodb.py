@@ -10,6 +10,7 @@ Items, by key:
     pk="delivery#<id>"      sk="delivery"                  ttl (epoch s; the table's TTL attribute)
     pk="notices"            sk="<subject>"                 data (JSON of the last notice sent: the
                                                            subject is broken until it recovers)
+    pk="slot#<name>"        sk="slot"                      next_free (epoch s), ttl: a rate limit (reserve_slot)
 
 The lock is a lease: a conditional write that succeeds when nobody holds it, the holder's lease
 expired, or the caller already holds it; it returns the scope's meta in the same request, so a
@@ -346,6 +347,36 @@ class DynamoStateStore(StateStore):
 
     def forget_delivery(self, delivery_id: str) -> None:
         self._db.delete_item(TableName=self.table, Key=encode({"pk": f"delivery#{delivery_id}", "sk": "delivery"}))
+
+    # --- rate limits (webhook-triggered syncs) ---------------------------------------------------------------------
+
+    def reserve_slot(self, name: str, interval: float) -> float | None:
+        """A conditional write on the slot's `next_free` as read: read again and retry if another
+        writer came between."""
+        key = encode({"pk": f"slot#{name}", "sk": "slot"})
+        while True:
+            item = self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            seen = float(decode(item)["next_free"]) if item else None
+            now = time.time()
+            delay = self.slot_delay(now, seen or 0.0, interval)
+            if delay is None:
+                return None
+            free = now + delay + interval
+            condition = "attribute_not_exists(pk)" if seen is None else "next_free = :seen"
+            values = {} if seen is None else {"ExpressionAttributeValues": encode({":seen": seen})}
+            try:
+                self._db.put_item(
+                    TableName=self.table,
+                    Item=encode(
+                        {"pk": f"slot#{name}", "sk": "slot", "next_free": free, TTL_ATTRIBUTE: int(free + 86400)}
+                    ),
+                    ConditionExpression=condition,
+                    **values,
+                )
+                return delay
+            except ClientError as exc:
+                if not conditional_failed(exc):
+                    raise
 
 
 def _key(obj: AppliedObject) -> tuple[str, str]:

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, holder TEXT, expires_at REAL NOT NULL DEFAULT 0, followup INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS notices (subject TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next_free REAL NOT NULL);
 """
 
 
@@ -191,3 +192,20 @@ class SqliteStateStore(StateStore):
 
     def forget_delivery(self, delivery_id: str) -> None:
         self._run("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+
+    # --- rate limits (webhook-triggered syncs) ---------------------------------------------------------------------
+
+    def reserve_slot(self, name: str, interval: float) -> float | None:
+        now = time.time()
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")  # the read and the write, as one step for every process
+            try:
+                row = self._db.execute("SELECT next_free FROM slots WHERE name = ?", (name,)).fetchone()
+                delay = self.slot_delay(now, float(row[0]) if row else 0.0, interval)
+                if delay is not None:
+                    self._db.execute("INSERT OR REPLACE INTO slots VALUES (?, ?)", (name, now + delay + interval))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return delay

@@ -114,6 +114,22 @@ class StateStore(ABC):
     @abstractmethod
     def forget_delivery(self, delivery_id: str) -> None: ...
 
+    # --- rate limits (webhook-triggered syncs) ---------------------------------------------------------------------
+
+    @abstractmethod
+    def reserve_slot(self, name: str, interval: float) -> float | None:
+        """Reserve a start of something done at most once per `interval` seconds: the seconds to
+        wait before starting it (0: now), or None when a start is already reserved for after now
+        (that one covers this request too). Atomic across processes."""
+
+    @staticmethod
+    def slot_delay(now: float, next_free: float, interval: float) -> float | None:
+        """`reserve_slot`'s rule: start at `next_free` (or now, if later), unless a start is already
+        reserved after now (the one at `next_free - interval`)."""
+        if next_free - interval > now:
+            return None
+        return max(0.0, next_free - now)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
