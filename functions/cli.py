@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from functions.serving import server_options
 from launchpad.cli import ConfigOption, LogFormatOption, config_or_exit, console, err_console, exit_now, logging_for
 from launchpad.config import Config
 from launchpad.errors import LaunchpadError
@@ -39,14 +40,6 @@ def _refuse_open_api(cfg: Config, host: str) -> None:
         if host not in LOOPBACK:
             err_console.print("[red]refusing to bind an open API beyond loopback; configure an authenticator[/red]")
             raise typer.Exit(1)
-
-
-def server_options(cfg: Config) -> dict[str, Any]:
-    """uvicorn's settings from the configuration. X-Forwarded-For / -Proto are believed only from
-    the proxies `api.forwarded_allow_ips` names (uvicorn's own default trusts loopback, so that any
-    local client could claim any address, and dodge or aim the login throttle)."""
-    trusted = cfg.api.forwarded_allow_ips
-    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def api(

@@ -20,8 +20,8 @@ from pathlib import Path
 import uvicorn
 
 from functions.app import create_app
-from functions.cli import server_options
 from functions.services import Services
+from functions.serving import server_options
 from launchpad.config import Config
 from launchpad.devserver import port_in_use
 from launchpad.errors import LaunchpadError
