@@ -142,12 +142,14 @@ class Bridge:
 
 
 def declared_routes() -> set[tuple[str, str]]:
-    """(method, path) of every route the routers of functions/routes declare."""
+    """(method, path) of every route the routers of functions/routes declare in the OpenAPI
+    document (`/metrics`, Prometheus text, is left out of it and fuzzed by no one)."""
     routes = set()
     for module in pkgutil.iter_modules(functions.routes.__path__):
         for value in vars(importlib.import_module(f"functions.routes.{module.name}")).values():
             if isinstance(value, APIRouter):
-                routes |= {(m, r.path) for r in value.routes if isinstance(r, APIRoute) for m in r.methods}
+                documented = [r for r in value.routes if isinstance(r, APIRoute) and r.include_in_schema]
+                routes |= {(m, r.path) for r in documented for m in r.methods}
     return routes
 
 

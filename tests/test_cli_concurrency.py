@@ -45,5 +45,7 @@ def test_deploy_beside_reconcile_on_one_cache(tmp_path: Path, engine: Engine) ->
             ]
             for run in runs:
                 done = run.result()
-                assert done.returncode == 0, f"round {n}: {done.args[3:5]}: {done.stdout}\n{done.stderr}"
+                # 75: the other reconcile held the sync lease at that moment (docs/reconciler.md)
+                allowed = (0, 75) if "reconcile" in done.args else (0,)
+                assert done.returncode in allowed, f"round {n}: {done.args[3:5]}: {done.stdout}\n{done.stderr}"
                 assert "lock" not in done.stderr, done.stderr
