@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from launchpad import __version__
-from launchpad.scaffold import TEMPLATES, ScaffoldError
+from launchpad.scaffold import TEMPLATES, ScaffoldError, write_new
 
 CiKind = Literal["github", "gitlab"]
 WHERE: dict[str, str] = {"github": ".github/workflows/launchpad.yml", "gitlab": ".gitlab-ci.yml"}
@@ -45,15 +45,5 @@ def write_ci(kind: CiKind, root: Path) -> CiResult:
     """Write the recipe under `root` unless its file exists."""
     result = CiResult()
     for relative, text in ci_files(kind).items():
-        target = root / relative
-        if target.exists():
-            result.skipped.append(relative)
-            continue
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("x", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise ScaffoldError(f"cannot write {relative}: {exc.strerror or exc}") from None
-        result.created.append(relative)
+        (result.created if write_new(root, relative, text) else result.skipped).append(relative)
     return result

@@ -149,6 +149,23 @@ def project_files(name: str) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def write_new(root: Path, relative: str, text: str) -> bool:
+    """Write a file that does not exist yet; False (and nothing written) when it does: a user's
+    file is never overwritten."""
+    target = root / relative
+    if target.exists() or target.is_symlink():
+        return False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:  # appeared meanwhile: still never overwritten
+        return False
+    except OSError as exc:
+        raise ScaffoldError(f"cannot write {relative}: {exc.strerror or exc}") from None
+    return True
+
+
 def scaffold(name: str, path: Path | str = ".", extra: Mapping[str, str] | None = None) -> ScaffoldResult:
     """Write the project files that do not exist yet (and `extra`'s: path -> text, a CI recipe);
     set up git when there is no repository."""
@@ -165,20 +182,7 @@ def scaffold(name: str, path: Path | str = ".", extra: Mapping[str, str] | None 
             if (root / parent).exists() and not (root / parent).is_dir():
                 raise ScaffoldError(f"cannot write {relative}: {parent} exists and is not a folder")
     for relative, text in files.items():
-        target = root / relative
-        if target.exists() or target.is_symlink():
-            result.skipped.append(relative)
-            continue
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("x", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-        except FileExistsError:  # appeared meanwhile: still never overwritten
-            result.skipped.append(relative)
-            continue
-        except OSError as exc:
-            raise ScaffoldError(f"cannot write {relative}: {exc.strerror or exc}") from None
-        result.created.append(relative)
+        (result.created if write_new(root, relative, text) else result.skipped).append(relative)
     if ".gitignore" in result.skipped and ".launchpad" not in (root / ".gitignore").read_text(errors="replace"):
         result.notes.append("note: add .launchpad/ to your .gitignore (local state and the dev server's data)")
     try:

@@ -7,11 +7,11 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from launchpad.auth.passwords import hash_password, is_hash, verify_password
 from launchpad.auth.store import ATTEMPT_RETENTION, SEEDED, User, UserStore, new_generation
+from launchpad.sqlite import immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -95,18 +95,8 @@ class SqliteUserStore(UserStore):
             return None
         return self._user(username, *rows[0][1:])
 
-    @contextmanager
-    def _immediate(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken at once: atomic against this process's threads (the mutex)
-        and against other processes on the same file (SQLite's write lock)."""
-        with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _immediate(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._mutex)
 
     def attempt(self, key: str, window: float, limit: int) -> tuple[str | None, int]:
         now = time.time()

@@ -6,11 +6,12 @@ import copy
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from launchpad.sqlite import immediate
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
 from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
 from launchpad.state.store import StateStore
@@ -64,18 +65,8 @@ class SqliteStateStore(StateStore):
         with self._mutex:
             return self._db.execute(sql, args).fetchall()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE), so read-then-write is atomic
-        across processes too."""
-        with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._mutex)
 
     # objects
     def objects(self) -> list[AppliedObject]:
