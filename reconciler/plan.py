@@ -309,14 +309,15 @@ def _orphans(
     """Schedules this launchpad instance made for a task that no file describes and the state
     store does not know: a sync died before recording them, or the state store was lost. Never
     those of a broken file (its name is still wanted), of another instance, or of no launchpad."""
-    wanted = {(obj.temporal_id, obj.name) for obj in desired.objects.values() if obj.kind == Kind.SCHEDULE}
-    known = {(obj.temporal_id, obj.name) for obj in applied.values() if obj.kind == Kind.SCHEDULE}
+    places = [(o.kind, o.temporal_id, o.name) for o in desired.objects.values()]
+    places += [(o.kind, o.temporal_id, o.name) for o in applied.values()]
+    accounted = {(schedule_id, name) for kind, schedule_id, name in places if kind == Kind.SCHEDULE}
     items = []
     for (target, schedule_id), found in sorted(live.schedules.items()):
         if found.owner is None or found.owner.instance != instance:
             continue
         task = found.owner.task
-        if task in desired.broken or (schedule_id, task) in wanted | known:
+        if task in desired.broken or (schedule_id, task) in accounted:
             continue
         orphan = AppliedObject(Kind.SCHEDULE, task, "", "", "", server=target[0], namespace=target[1])
         orphan.temporal_id = schedule_id
