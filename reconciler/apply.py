@@ -132,7 +132,13 @@ class Applier:
         try:
             await self._namespaces(plan, result)
             for batch in batches(plan.items):
-                await asyncio.gather(*(one(item) for item in batch))
+                busy = []
+                for item in batch:
+                    if item.action == Action.NOOP and not item.blocked:  # no task each: a drift scan has thousands
+                        await self._one(item, plan.revision, errors_by_file, result)
+                    else:
+                        busy.append(item)
+                await asyncio.gather(*(one(item) for item in busy))
         finally:
             await self.recorder.flush()
         return result
@@ -402,8 +408,11 @@ def _kept_fingerprint(item: PlanItem) -> str | None:
     return item.live_fingerprint
 
 
+_COMPARED = tuple(f.name for f in dataclasses.fields(AppliedObject) if f.name != "updated_at")
+
+
 def _same(a: AppliedObject, b: AppliedObject) -> bool:
-    return all(getattr(a, f.name) == getattr(b, f.name) for f in dataclasses.fields(a) if f.name != "updated_at")
+    return all(getattr(a, name) == getattr(b, name) for name in _COMPARED)
 
 
 def _target(item: PlanItem) -> Target:

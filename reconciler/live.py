@@ -17,7 +17,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
-from launchpad.temporal.memo import MARKER, Owner, owner
+from launchpad.temporal.memo import MARKER, Owner, listed_owner, owner
 from launchpad.temporal.schedules import describe, fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
@@ -47,34 +47,48 @@ class Live:
     workflows: dict[tuple[Target, str], LiveWorkflow] = field(default_factory=dict)
 
 
-async def scan(
-    connections: Connections,
-    targets: Iterable[Target],
-    expected: Mapping[tuple[Target, str], str | None],
-    workflows: Iterable[tuple[Target, str]],
-    ignore: Mapping[tuple[Target, str], Collection[str]] | None = None,
-) -> Live:
-    """List every schedule of the targets; confirm by a describe those the state store expects
-    (`expected`: id → fingerprint last written) but the listing shows otherwise or not at all.
+Key = tuple[Target, str]  # (where, schedule id)
+
+
+async def list_schedules(
+    connections: Connections, targets: Iterable[Target], ignore: Mapping[Key, Collection[str]]
+) -> dict[Key, LiveSchedule]:
+    """Every schedule of the targets, as the listing shows it (one paginated call per namespace).
     `ignore`: per schedule, the fields its fingerprint leaves out (its task's ignore_differences)."""
-    live = Live(complete=True)
-    ignored = ignore or {}
+    found: dict[Key, LiveSchedule] = {}
     for target in sorted(set(targets)):
         client = await connections.client(*target)
         try:
             async for listed in await client.list_schedules():
                 if listed.schedule is not None:
                     key = (target, listed.id)
-                    fp = fingerprint(listed.schedule.spec, ignored.get(key, ()))
-                    live.schedules[key] = LiveSchedule(listed.id, owner(await listed.memo()), fp)
+                    fp = fingerprint(listed.schedule.spec, ignore.get(key, ()))
+                    found[key] = LiveSchedule(listed.id, listed_owner(listed.raw_entry.memo.fields), fp)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise  # else a namespace not registered yet: it holds nothing (the apply registers it first)
+    return found
+
+
+async def scan(
+    connections: Connections,
+    schedules: dict[Key, LiveSchedule],
+    expected: Mapping[Key, str | None],
+    workflows: Iterable[tuple[Target, str]],
+    ignore: Mapping[Key, Collection[str]] | None = None,
+    recheck: Iterable[Key] = (),
+) -> Live:
+    """A drift scan's view from a listing: confirm by a describe the schedules the state store
+    expects (`expected`: id → fingerprint last written) but the listing shows otherwise or not at
+    all, and those in `recheck` (listed with other `ignore`d fields than they have now)."""
+    live = Live(complete=True, schedules=schedules)
+    ignored = ignore or {}
     doubtful = [
         key
         for key, written in expected.items()
         if (known := live.schedules.get(key)) is None or (written is not None and known.fingerprint != written)
     ]
+    doubtful += [key for key in recheck if key in live.schedules and key not in doubtful]
     confirmed = await asyncio.gather(*(describe_schedule(connections, *key, ignored.get(key, ())) for key in doubtful))
     for key, schedule in zip(doubtful, confirmed, strict=True):
         if schedule is None:

@@ -37,7 +37,7 @@ from launchpad.temporal.connections import Connections
 from reconciler.apply import Applier, Recorder
 from reconciler.desired import DesiredObject, DesiredState, code_hash, load_desired, stem
 from reconciler.lease import Lease, acquire
-from reconciler.live import Live, Target, look, scan
+from reconciler.live import Key, Live, LiveSchedule, Target, list_schedules, look, scan
 from reconciler.plan import MANAGED_IN_TEMPORAL, Action, Plan, make_plan
 from reconciler.source import GitSource, under
 
@@ -119,6 +119,14 @@ class SyncResult:
         return [self, *self.follow_ups]
 
 
+@dataclass
+class Listing:
+    """What a drift scan lists: namespaces, and per schedule the fields its fingerprint leaves out."""
+
+    targets: set[Target] = field(default_factory=set)
+    ignore: dict[Key, tuple[str, ...]] = field(default_factory=dict)
+
+
 def source_for(config: Config) -> GitSource:
     url = config.repository.url
     if "://" not in url and not url.startswith("git@"):
@@ -172,6 +180,7 @@ class Reconciler:
         self._code_hash: str | None = None
         self._code_revision: str | None = None  # the revision whose code is loaded (deploys ask per call)
         self._documents: dict[str, TaskDocument] = {}
+        self._targets: dict[tuple[str | None, str | None], Target] = {}
 
     def document(self, path: str, blob: str) -> TaskDocument:
         """A task file parsed once per content (a pure function of the blob, so caching is safe).
@@ -186,8 +195,13 @@ class Reconciler:
         return document
 
     def resolve(self, server: str | None, namespace: str | None) -> Target:
-        target, ns = self.config.temporalio.resolve(server, namespace)
-        return (target.name, ns)
+        """Where an object lands (memoised: a drift scan asks for every object, and the servers of
+        the configuration do not change under a reconciler)."""
+        key = (server, namespace)
+        if key not in self._targets:
+            target, ns = self.config.temporalio.resolve(server, namespace)
+            self._targets[key] = (target.name, ns)
+        return self._targets[key]
 
     def _manages(self, obj: AppliedObject | DesiredObject) -> bool:
         if self.scope is None:
@@ -230,10 +244,17 @@ class Reconciler:
         if refresh:
             return await self._refresh(head, meta)
         applied = [o for o in await call(self.store, self.store.objects) if self._manages(o)]
-        files = await asyncio.to_thread(self.source.files, head, self.folders())
-        code = await asyncio.to_thread(code_hash, self.source, head, self.config)
-        desired = await self._desired(head, files, applied, code)
-        live = await self._scan(desired, applied)
+        # the listing (the server's time) runs while the repository is read (this process's time)
+        known = self._listing(applied)
+        listing = asyncio.create_task(list_schedules(self.connections, known.targets, known.ignore))
+        try:
+            files = await asyncio.to_thread(self.source.files, head, self.folders())
+            code = await asyncio.to_thread(code_hash, self.source, head, self.config)
+            desired = await self._desired(head, files, applied, code)
+        except BaseException:
+            listing.cancel()
+            raise
+        live = await self._scan(desired, applied, known, await listing)
         settings, suspended = self.config.reconciler, meta.suspended
         plan = make_plan(desired, applied, live, settings, self.resolve, instance=self.instance, suspended=suspended)
         return plan, desired
@@ -287,31 +308,43 @@ class Reconciler:
         desired.objects = {key: obj for key, obj in desired.objects.items() if self._manages(obj)}
         return desired
 
-    async def _scan(self, desired: DesiredState, applied: list[AppliedObject]) -> Live:
-        """List every namespace launchpad has objects in (and the other configured namespaces of
-        those servers, where orphans may hide)."""
-        targets: set[Target] = set()
-        expected: dict[tuple[Target, str], str | None] = {}
-        ignore: dict[tuple[Target, str], tuple[str, ...]] = {}  # what each schedule's fingerprint leaves out
-        workflows: list[tuple[Target, str]] = []
-        for prev in applied:
-            if prev.kind == Kind.SCHEDULE:
-                target = self.resolve(prev.server, prev.namespace)
-                targets.add(target)
-                expected[(target, prev.temporal_id or "")] = prev.fingerprint
-                ignore[(target, prev.temporal_id or "")] = prev.policy.ignore_differences
-        for obj in desired.objects.values():
-            target = self.resolve(obj.server, obj.namespace)
+    def _listing(self, objects: list[AppliedObject] | list[DesiredObject]) -> Listing:
+        """What a drift scan lists for these objects: the namespaces they are on (and the other
+        configured namespaces of those servers, where orphans may hide), and each schedule's
+        ignored fields."""
+        listing = Listing()
+        for obj in objects:
             if obj.kind == Kind.SCHEDULE:
-                targets.add(target)
-                ignore[(target, obj.temporal_id or "")] = obj.policy.ignore_differences
-            elif obj.kind == Kind.TASK:
-                workflows.append((target, obj.temporal_id or ""))
+                key = (self.resolve(obj.server, obj.namespace), obj.temporal_id or "")
+                listing.targets.add(key[0])
+                listing.ignore[key] = tuple(obj.policy.ignore_differences)
         if self.scope is None or Kind.SCHEDULE in self.scope.kinds:
-            for server in {t[0] for t in targets}:
+            for server in {t[0] for t in listing.targets}:
                 config = self.config.temporalio.server(server)
-                targets |= {(server, ns) for ns in config.namespace_names}
-        return await scan(self.connections, targets, expected, workflows, ignore)
+                listing.targets |= {(server, ns) for ns in config.namespace_names}
+        return listing
+
+    async def _scan(
+        self, desired: DesiredState, applied: list[AppliedObject], known: Listing, listed: dict[Key, LiveSchedule]
+    ) -> Live:
+        """Complete the listing made from the state store's records with what the desired state
+        adds (new namespaces, changed ignored fields), and confirm what looks like drift."""
+        wanted = self._listing(list(desired.objects.values()))
+        if more := wanted.targets - known.targets:
+            listed |= await list_schedules(self.connections, more, wanted.ignore)
+        expected = {
+            (self.resolve(o.server, o.namespace), o.temporal_id or ""): o.fingerprint
+            for o in applied
+            if o.kind == Kind.SCHEDULE
+        }
+        ignore = known.ignore | wanted.ignore
+        recheck = [key for key, fields in wanted.ignore.items() if tuple(fields) != tuple(known.ignore.get(key, ()))]
+        workflows = [
+            (self.resolve(o.server, o.namespace), o.temporal_id or "")
+            for o in desired.objects.values()
+            if o.kind == Kind.TASK
+        ]
+        return await scan(self.connections, listed, expected, workflows, ignore, recheck)
 
     # the lease
 

@@ -43,6 +43,18 @@ def owner_marker(task: str, instance: str) -> dict[str, Any]:
     return {MARKER: {"task": task, "instance": instance}}
 
 
+def listed_owner(fields: Mapping[str, Any]) -> Owner | None:
+    """The owner named in a memo as Temporal sends it (field -> payload): only launchpad's field
+    is decoded (a listing of thousands of schedules needs nothing else)."""
+    payload = fields.get(MARKER)
+    if payload is None:
+        return None
+    from temporalio.converter import PayloadConverter
+
+    value = PayloadConverter.default.from_payload(payload)
+    return owner({MARKER: value})
+
+
 def owner(memo: Mapping[str, Any] | None) -> Owner | None:
     """Who owns the object whose (decoded) memo this is; None when launchpad did not make it."""
     value = (memo or {}).get(MARKER)
