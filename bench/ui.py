@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from functions.app import create_app
 from functions.ui.overview import rendered_rows
 from functions.ui.session import SESSION_COOKIE
+from launchpad.auth.store import SEEDED
 from launchpad.auth.tokens import issue_token
 from launchpad.config import parse_config
 from launchpad.state.store import AppliedObject, SyncRecord
@@ -143,7 +144,7 @@ async def run(count: int, n: int, warmup: int) -> bool:
         store = app.state.services.store
         store.put_objects(objects(count))
         store.put_sync(last_sync())
-        token, _ = issue_token(SECRET, "bench", ["user"], 3600)
+        token, _ = issue_token(SECRET, "bench", ["user"], 3600, SEEDED)
         timed = Timed(app)
         cookie = {"cookie": f"{SESSION_COOKIE}={token}"}
         sides = {
