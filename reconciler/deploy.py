@@ -96,7 +96,15 @@ async def deploy_task(
         reconciler.load_code(head)
         return found, document
 
-    found, document = await asyncio.to_thread(read)
+    cached = None if ref else reconciler.deploy_inputs.get((head, name))
+    if cached and reconciler.code_loaded(head):  # nothing to read from git: no thread hop
+        found, document = cached
+    else:
+        found, document = await asyncio.to_thread(read)
+        if not ref:
+            if len(reconciler.deploy_inputs) > 1024:
+                reconciler.deploy_inputs.clear()
+            reconciler.deploy_inputs[(head, name)] = (found, document)
     spec = document.render(template_args, overwrite, super_user=super_user)
     deploying(spec.runner)
     runner = runner_for(spec, reconciler.connections, reconciler.registry, reconciler.instance)

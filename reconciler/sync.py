@@ -43,6 +43,7 @@ from reconciler.source import GitSource, under
 
 if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
     from launchpad.temporal.workers import WorkerSet
+    from reconciler.deploy import TaskFile
 
 log = logging.getLogger(__name__)
 LEASE = "sync"
@@ -181,6 +182,8 @@ class Reconciler:
         self._code_revision: str | None = None  # the revision whose code is loaded (deploys ask per call)
         self._documents: dict[str, TaskDocument] = {}
         self._targets: dict[tuple[str | None, str | None], Target] = {}
+        # (head, task) → what a deploy at that head reads from git: a commit never changes
+        self.deploy_inputs: dict[tuple[str, str], tuple[TaskFile, TaskDocument]] = {}
 
     def document(self, path: str, blob: str) -> TaskDocument:
         """A task file parsed once per content (a pure function of the blob, so caching is safe).
@@ -219,7 +222,7 @@ class Reconciler:
         """Import users' code from a head of the branch: the code the workers run. Never a revision
         a request named (a deploy at an older `ref` still runs today's code), so no unmerged code
         is ever imported. Runs git: call it from a thread, not from the event loop."""
-        if not self.config.code_paths or revision == self._code_revision:
+        if self.code_loaded(revision):
             return
         code = code or code_hash(self.source, revision, self.config)
         if code != self._code_hash:
@@ -228,6 +231,10 @@ class Reconciler:
                 self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
             self._code_hash = code
         self._code_revision = revision
+
+    def code_loaded(self, revision: str) -> bool:
+        """Whether this head's code is the code imported (or there is no user code)."""
+        return not self.config.code_paths or revision == self._code_revision
 
     # planning
 
