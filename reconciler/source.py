@@ -62,6 +62,7 @@ class Change:
     status: str  # added | modified | deleted | renamed
     path: str
     old_path: str | None = None
+    blob: str | None = None  # the path's blob at the new revision (None: deleted, or not a file)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Revision:
 
 
 _STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "T": "modified", "C": "added"}
+_NOT_A_FILE = ("000000", "160000")  # the mode of a deleted path, of a submodule
 _SHA = re.compile(rb"^[0-9a-f]{40}$")
 
 
@@ -119,6 +121,7 @@ class GitSource:
         self._git_dir = str(git_dir)  # str paths: head() and fetched run on every API request
         self._ref_files = (str(git_dir / self.ref), str(git_dir / "packed-refs"))
         self._fetched = False
+        self._refs_dropped = False  # once per process: a cache made by an older launchpad may hold more
         self._lock = CacheLock(cache_dir / f"{name}.lock", timeout)
         self._reader = BatchReader(self.path, self._local_env(), timeout)
         self._listings: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
@@ -193,7 +196,8 @@ class GitSource:
             try:
                 with self._git_env() as env:
                     self._git("fetch", "--prune", "origin", f"+refs/heads/{self.branch}:{self.ref}", env=env)
-                self._drop_other_refs(self.path)
+                if not self._refs_dropped:  # a fetch of the one refspec adds no other ref
+                    self._drop_other_refs(self.path)
             except GitFailed as failed:
                 self._reclone_or_raise(failed)
             return self.head()
@@ -239,6 +243,7 @@ class GitSource:
         for ref in listed.stdout.decode().split():
             if ref != self.ref:
                 run_git(clone, "update-ref", "--no-deref", "-d", ref, env=env, timeout=timeout)
+        self._refs_dropped = True
 
     def close(self) -> None:
         """Stop the batch reader (it would outlive a fast exit)."""
@@ -278,17 +283,20 @@ class GitSource:
         raise SourceError(f"{self.url}: the cache has no {self.ref}; fetch again")
 
     def changes(self, old: str, new: str, folders: list[str]) -> list[Change]:
-        """Paths changed between two revisions under the folders (renames detected)."""
-        fields = self._read_git("diff", "--name-status", "-M", "--no-color", "-z", old, new, "--").split("\0")
+        """Paths changed between two revisions under the folders (renames detected), each with its
+        new blob, so a refresh reads no tree for the files it is about to parse."""
+        fields = self._read_git("diff", "--raw", "--no-abbrev", "-M", "--no-color", "-z", old, new, "--").split("\0")
         changes = []
         while len(fields) > 1:
-            code = fields.pop(0)
+            meta = fields.pop(0).split()  # :old_mode new_mode old_sha new_sha STATUS
+            code, new_mode, new_sha = meta[4], meta[1], meta[3]
             status = _STATUS.get(code[:1], "modified")
+            blob = new_sha if new_mode not in _NOT_A_FILE else None
             if status == "renamed" or code.startswith("C"):
                 old_path, path = fields.pop(0), fields.pop(0)
-                change = Change(status, path, old_path if status == "renamed" else None)
+                change = Change(status, path, old_path if status == "renamed" else None, blob)
             else:
-                change = Change(status, fields.pop(0))
+                change = Change(status, fields.pop(0), blob=blob)
             if under(change.path, folders) or (change.old_path and under(change.old_path, folders)):
                 changes.append(change)
         return changes

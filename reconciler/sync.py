@@ -281,7 +281,12 @@ class Reconciler:
         names = {stem(p) for p in files}
         found = await call(self.store, self.store.objects_named, names) if names else []
         applied = [o for o in found if self._manages(o)]
-        blobs = await asyncio.to_thread(self.source.blobs, head, sorted({*files, *(o.path for o in applied)}))
+        wanted = {*files, *(o.path for o in applied)}
+        gone: dict[str, str | None] = {c.old_path: None for c in changes if c.old_path}  # renamed away
+        known = gone | {c.path: c.blob for c in changes}
+        blobs = {path: blob for path in wanted if (blob := known.get(path))}
+        if rest := sorted(wanted - known.keys()):  # files to retry, objects whose file did not change
+            blobs |= await asyncio.to_thread(self.source.blobs, head, rest)
         desired = await self._desired(head, blobs, applied, code)
         places = [(o.kind, o.server, o.namespace, o.temporal_id) for o in desired.objects.values()]
         places += [(o.kind, o.server, o.namespace, o.temporal_id) for o in applied]

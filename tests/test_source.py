@@ -32,10 +32,11 @@ def test_fetch_changes_read_and_history(repo: GitRepo, tmp_path: Path) -> None:
     repo.delete("deployments/tasks/d.yaml")
     third = repo.commit("third")
     assert source.fetch() == third
+    blob = source.files(second, ["deployments/tasks"])  # each change carries its blob at the new revision
     assert sorted(source.changes(first, second, ["deployments/tasks"]), key=lambda c: c.path) == [
-        Change("modified", "deployments/tasks/a.yaml"),
-        Change("renamed", "deployments/tasks/c.yaml", "deployments/tasks/b.yaml"),
-        Change("added", "deployments/tasks/d.yaml"),
+        Change("modified", "deployments/tasks/a.yaml", blob=blob["deployments/tasks/a.yaml"]),
+        Change("renamed", "deployments/tasks/c.yaml", "deployments/tasks/b.yaml", blob["deployments/tasks/c.yaml"]),
+        Change("added", "deployments/tasks/d.yaml", blob=blob["deployments/tasks/d.yaml"]),
     ]
     assert source.changes(second, third, ["deployments"]) == [Change("deleted", "deployments/tasks/d.yaml")]
     assert source.read("deployments/tasks/a.yaml", first) == "name: a\n"
