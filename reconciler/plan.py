@@ -185,14 +185,20 @@ def _schedule(
     status = SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
     changed = prev is None or prev.spec_hash != obj.spec_hash or prev.kind != obj.kind
     self_heal = settings.self_heal if obj.policy.self_heal is None else obj.policy.self_heal
-    resumed = "resumed: rewritten from the file"
-    if not live.complete:  # a refresh: nothing is known of the schedule but what the state store says
-        if prev is None:
-            return item(Action.CREATE, "new schedule", status=status)
+
+    def rewrite() -> PlanItem | None:
+        """The file asks for a write whatever Temporal holds: it changed, or it was resumed."""
         if changed:
             return item(Action.UPDATE, "spec changed", status=status)
         if _resumed(prev):
-            return item(Action.UPDATE, resumed, drift=True, status=status)
+            return item(Action.UPDATE, "resumed: rewritten from the file", drift=True, status=status)
+        return None
+
+    if not live.complete:  # a refresh: nothing is known of the schedule but what the state store says
+        if prev is None:
+            return item(Action.CREATE, "new schedule", status=status)
+        if written := rewrite():
+            return written
         if prev.error:
             return item(Action.UPDATE, "last apply failed; retrying", status=status)
         if status == SyncStatus.SYNCED and prev.status in (SyncStatus.OUT_OF_SYNC, SyncStatus.MISSING):
@@ -213,10 +219,8 @@ def _schedule(
         return blocked
     if prev is None:
         return item(Action.UPDATE, "exists but not in the state store; adopting", status=status)
-    if changed:
-        return item(Action.UPDATE, "spec changed", status=status)
-    if _resumed(prev):
-        return item(Action.UPDATE, resumed, drift=True, status=status)
+    if written := rewrite():
+        return written
     if _drifted(prev, found):
         if self_heal:
             return item(Action.UPDATE, "drift: changed out of band; restoring", drift=True, status=status)
