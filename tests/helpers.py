@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 import subprocess
+import sys
 import textwrap
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -95,3 +96,11 @@ workflow:
   intervals: [{{every: {every}}}]
   workflow_kwargs: {{activity: zero}}
 """
+
+
+def run_launchpad(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m launchpad ARGS` as a user runs it; the caller checks the exit code."""
+    command = [sys.executable, "-m", "launchpad", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)

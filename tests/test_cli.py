@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import write
+from tests.helpers import run_launchpad, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def launchpad(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launchpad", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_launchpad(*args, cwd=cwd)
 
 
 def test_validate_examples_pass() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from launchpad.spec.catalog import load_catalog
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.runners import runner_for
 from launchpad.temporal.workers import WorkerSet
-from tests.helpers import config_for, eventually, write
+from tests.helpers import config_for, eventually, run_launchpad, write
 
 FILES = {
     ".gitignore",
@@ -53,15 +52,7 @@ def clean_env(home: Path, gitconfig: str = "") -> dict[str, str]:
 
 
 def launchpad(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launchpad", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_launchpad(*args, cwd=cwd, env=env)
 
 
 def setup(target: Path, env: dict[str, str], name: str = "demo") -> subprocess.CompletedProcess[str]:

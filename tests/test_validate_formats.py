@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from launchpad.errors import SpecErrors
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.positions import position
-from tests.helpers import write
+from tests.helpers import run_launchpad, write
 
 TASK = """
 name: {name}
@@ -42,15 +41,7 @@ def launchpad(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
     write(cwd / "launchpad_configs.yaml", "watcher: {modules: {activities: {basepaths: [acts.py]}}}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHPAD_", "CONFIGS_FILEPATH", "GITHUB_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "launchpad", "validate", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_launchpad("validate", *args, cwd=cwd, env=env)
 
 
 def test_github_annotations_point_at_a_syntax_error_and_a_schema_error_three_levels_deep(tmp_path: Path) -> None:
