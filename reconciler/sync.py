@@ -224,17 +224,18 @@ class Reconciler:
         is ever imported. Runs git: call it from a thread, not from the event loop."""
         if self.code_loaded(revision):
             return
-        code = code or code_hash(self.source, revision, self.config)
-        if code != self._code_hash:
-            with self.source.worktree(revision) as root:  # no other checkout until the import is done
-                paths = [root / p for p in self.config.code_paths]
-                self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
-            self._code_hash = code
+        if self.config.code_paths:
+            code = code or code_hash(self.source, revision, self.config)
+            if code != self._code_hash:
+                with self.source.worktree(revision) as root:  # no other checkout until the import is done
+                    paths = [root / p for p in self.config.code_paths]
+                    self.registry.load_paths(paths, [root / p for p in self.config.code_skips])
+                self._code_hash = code
         self._code_revision = revision
 
     def code_loaded(self, revision: str) -> bool:
-        """Whether this head's code is the code imported (or there is no user code)."""
-        return not self.config.code_paths or revision == self._code_revision
+        """Whether this head's code is the code imported (every deploy asks: one comparison)."""
+        return revision == self._code_revision
 
     # planning
 
