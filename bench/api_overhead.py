@@ -42,7 +42,6 @@ import asyncio
 import json
 import os
 import pickle
-import platform
 import signal
 import statistics
 import subprocess
@@ -51,7 +50,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import fastapi
 import httpx
-import temporalio
 import uvicorn
 from common import (
     BENCH_TASK_YAML,
@@ -70,6 +67,7 @@ from common import (
     concurrent,
     git,
     log,
+    machine,
     parse_positive,
     ratio,
     rotated,
@@ -378,12 +376,9 @@ async def measure(args: argparse.Namespace) -> Result:
         ratios[name] = round(ratio(figures[phase][top], figures[phase][bottom]), 4)
         holds[name] = ratios[name] <= target if sense == "<=" else ratios[name] >= target
     return Result(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
-        python=platform.python_version(),
-        temporalio=temporalio.__version__,
+        **machine(),
         fastapi=fastapi.__version__,
         uvicorn=uvicorn.__version__,
-        cpus=os.cpu_count() or 0,
         access_log=args.access_log,
         temporal_rtt_ms=args.temporal_rtt_ms,
         n=args.n,

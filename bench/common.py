@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -14,9 +15,11 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import temporalio
 from temporalio.client import Client
 
 from launchpad.spec.task import TaskSpec
@@ -105,6 +108,16 @@ def parse_positive(
 def log(message: str) -> None:
     """Progress goes to stderr, so stdout holds only the result."""
     print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    """The facts every result records, so figures from different runs can be compared."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "temporalio": temporalio.__version__,
+        "cpus": os.cpu_count() or 0,
+    }
 
 
 def ratio(numerator: float, denominator: float) -> float:

@@ -20,19 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-import temporalio
 from common import (
     BENCH_TASK_YAML,
     COMPARISON,
@@ -41,6 +37,7 @@ from common import (
     comparison_parser,
     concurrent,
     log,
+    machine,
     parse_positive,
     ratio,
     rotated,
@@ -166,11 +163,8 @@ async def run(address: str, args: argparse.Namespace) -> Result:
     conc_ratio = ratio(conc["launchpad"], conc["direct"])
     paired = [ratio(lp, dt) for lp, dt in zip(throughputs["launchpad"], throughputs["direct"], strict=True)]
     return Result(
-        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        **machine(),
         server=address,
-        python=platform.python_version(),
-        temporalio=temporalio.__version__,
-        cpus=os.cpu_count() or 0,
         n=args.n,
         block=args.block,
         warmup=args.warmup,

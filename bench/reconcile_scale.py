@@ -45,7 +45,6 @@ import hashlib
 import inspect
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -58,14 +57,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-import temporalio
-from common import git, log, parse_positive, ratio
+from common import git, log, machine, parse_positive, ratio
 from temporalio.client import Client, Interceptor, OutboundInterceptor, Schedule
 from temporalio.service import ServiceClient
 
@@ -303,11 +300,8 @@ class Bench:
         self.watch = CpuWatch(server.process.pid if server.process else 0)
         self.epoch = int(time.time())
         self.result = Result(
-            date=datetime.now(UTC).isoformat(timespec="seconds"),
+            **machine(),
             server=server.address,
-            python=platform.python_version(),
-            temporalio=temporalio.__version__,
-            cpus=os.cpu_count() or 0,
             tasks=args.tasks,
             mid=args.mid,
             small=args.small,

@@ -59,6 +59,16 @@ temporalio:
     return parse_config(text, "test-config.yaml")
 
 
+def gitops_yaml(server: DevServer, remote: object, cache: object, more: str = "") -> str:
+    """Configuration text for a launchpad that syncs the main branch of `remote` to the dev server
+    (`more` adds sections: state, app, reconciler…)."""
+    host, port = server.address.split(":")
+    return (
+        f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
+        f'repository: {{url: "{remote}", branch: main, cache_dir: "{cache}"}}\n{textwrap.dedent(more).lstrip()}'
+    )
+
+
 def temporal_json(server: DevServer, *args: str, namespace: str = "default") -> Any:
     """Run the `temporal` CLI (an independent client) and parse its JSON output."""
     done = subprocess.run(

@@ -50,6 +50,7 @@ from launchpad.state import open_store
 from launchpad.temporal.connections import Connections
 from reconciler.sync import Reconciler
 from tests.gitrepo import GitRepo
+from tests.helpers import gitops_yaml
 
 pytestmark = pytest.mark.temporal
 
@@ -109,12 +110,14 @@ class Convergence(RuleBasedStateMachine):
         self.prefix = f"m{uuid.uuid4().hex[:6]}"
         self.repo.write("README.md", "tasks\n")
         self.repo.commit("start")
-        host, port = self.server.address.split(":")
         self.config_file = self.root / "launchpad_configs.yaml"
         self.config_file.write_text(
-            f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
-            f'repository: {{url: "{self.repo.remote}", branch: main, cache_dir: cache}}\n'
-            "state: {path: state.db}\nreconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}\n"
+            gitops_yaml(
+                self.server,
+                self.repo.remote,
+                "cache",
+                "state: {path: state.db}\nreconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}\n",
+            )
         )
         self.loop = asyncio.new_event_loop()
         self.connections = Connections(load_config(self.config_file).temporalio)

@@ -17,7 +17,7 @@ from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler, SyncResult
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import SCHEDULE_TASK, eventually, temporal_json
+from tests.helpers import SCHEDULE_TASK, eventually, gitops_yaml, temporal_json
 
 SCHEDULE = SCHEDULE_TASK
 SERVICE = """
@@ -40,18 +40,8 @@ worker:
 
 
 def gitops_config(server: DevServer, root: Path, repo: GitRepo, extra: str = "") -> Config:
-    host, port = server.address.split(":")
-    return parse_config(
-        f"""
-temporalio:
-  servers: [{{name: local, ip: {host}, port: {port}}}]
-repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
-state: {{path: "{root}/state.db"}}
-{extra}
-""",
-        "gitops.yaml",
-        env={},
-    )
+    state = f'state: {{path: "{root}/state.db"}}\n'
+    return parse_config(gitops_yaml(server, repo.remote, root / "cache", state + extra), "gitops.yaml", env={})
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GIT_ENV, GitRepo
-from tests.helpers import temporal_json
+from tests.helpers import gitops_yaml, temporal_json
 from tests.test_reconciler import SCHEDULE, SERVICE
 
 
@@ -22,13 +22,8 @@ class Project:
         self.repo = GitRepo(root)
         self.engine = engine
         self.prefix = f"cli{uuid.uuid4().hex[:6]}"
-        host, port = engine.server.address.split(":")
         self.config = root / "launchpad_configs.yaml"
-        self.config.write_text(
-            f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
-            f'repository: {{url: "{self.repo.remote}", branch: main, cache_dir: cache}}\n'
-            "state: {path: state.db}\n"
-        )
+        self.config.write_text(gitops_yaml(engine.server, self.repo.remote, "cache", "state: {path: state.db}\n"))
 
     def sid(self, name: str) -> str:
         return f"{self.prefix}-{name}"

@@ -25,7 +25,7 @@ from tests.apiharness import task_text
 from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually, eventually_now
+from tests.helpers import eventually, eventually_now, gitops_yaml
 
 pytestmark = pytest.mark.temporal  # the dev server, serverless-offline and osls (npm)
 
@@ -92,20 +92,21 @@ def offline(tmp_path: Path, engine: Engine) -> Iterator[dict[str, object]]:
         "deployments/tasks/hello.yaml", task_text("hello", f"{prefix}-hello", args="[offline]", overwritable=True)
     )
     repo.commit("hello")
-    host, port = engine.server.address.split(":")
     http_port, lambda_port = free_port(), free_port()
     config = tmp_path / "launchpad_configs.yaml"
     config.write_text(
-        f"""
-temporalio:
-  servers: [{{name: local, ip: {host}, port: {port}}}]
-repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}
+        gitops_yaml(
+            engine.server,
+            repo.remote,
+            tmp_path / "cache",
+            f"""
 state: {{path: "{tmp_path}/state.db"}}
 app: {{secret: offline-secret}}
 webhook: {{secret: hook-secret}}
 authenticator:
   base_users: [{{username: ops, password: ops-password, auth_level: [user, super user]}}]
-"""
+""",
+        )
     )
     env = osls_env(
         AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{lambda_port}",
@@ -238,12 +239,9 @@ workflow: {{task_queue: q, workflow_id: {sid}, workflow: Task, scheduler_id: {si
 """,
     )
     head = repo.commit("nightly")
-    host, port = engine.server.address.split(":")
     config = tmp_path / "lambda.yaml"
     config.write_text(
-        f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
-        f'repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}\n'
-        f"state: {{backend: dynamodb, table: {table}}}\n"
+        gitops_yaml(engine.server, repo.remote, tmp_path / "cache", f"state: {{backend: dynamodb, table: {table}}}\n")
     )
     env = osls_env(**{k: v for k, v in os.environ.items() if k.startswith("AWS_")})
     done = subprocess.run(

@@ -21,7 +21,7 @@ from launchpad.devserver import free_port
 from tests.apiharness import task_text
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually_now
+from tests.helpers import eventually_now, gitops_yaml
 from tests.receiver import Receiver, receivers
 
 SECRET_VALUE = "env-injected-s3cret-7f3a9"
@@ -58,19 +58,20 @@ def test_start_logs_json_lines_with_context_and_no_secret(tmp_path: Path, engine
         """,
     )
     repo.commit("hello and nightly, with a secret from the environment")
-    host, port = engine.server.address.split(":")
     api_port = free_port()
     config = tmp_path / "launchpad_configs.yaml"
     config.write_text(
-        f"""
-temporalio:
-  servers: [{{name: local, ip: {host}, port: {port}}}]
-repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}
+        gitops_yaml(
+            engine.server,
+            repo.remote,
+            tmp_path / "cache",
+            f"""
 state: {{path: "{tmp_path}/state.db"}}
 app: {{secret: json-logs-jwt-secret-0123456789}}
 authenticator:
   base_users: [{{username: admin, password: "{PASSWORD}", auth_level: [user, super user]}}]
-"""
+""",
+        )
     )
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {**os.environ, "LP_TOKEN": SECRET_VALUE}

@@ -12,7 +12,6 @@ import functools
 import os
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,7 @@ from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import SCHEDULE_TASK, temporal_json
+from tests.helpers import SCHEDULE_TASK, gitops_yaml, temporal_json
 
 BACKENDS = ["sqlite", "dynamodb"]
 
@@ -308,17 +307,9 @@ async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
             SCHEDULE_TASK.format(name=name, sid=f"{prefix}-{name}", queue="q", every="1h"),
         )
     head = repo.commit()
-    host, port = engine.server.address.split(":")
     section = backend.config.state.model_dump_json()
     config = parse_config(
-        textwrap.dedent(f"""
-        temporalio:
-          servers: [{{name: local, ip: {host}, port: {port}}}]
-        repository: {{url: "{repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}
-        state: {section}
-        """),
-        "reconcile.yaml",
-        env={},
+        gitops_yaml(engine.server, repo.remote, tmp_path / "cache", f"state: {section}\n"), "reconcile.yaml", env={}
     )
     # two containers: each its own store on the same table (file) and its own git cache
     first = Reconciler(config, open_store(config), connections=engine.connections)

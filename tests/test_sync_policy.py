@@ -26,7 +26,7 @@ from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import temporal_json
+from tests.helpers import gitops_yaml, temporal_json
 from tests.test_reconciler import SCHEDULE, GitOps, gitops, gitops_config, schedule_ids  # noqa: F401
 from tests.test_state_stores import Backend, backend  # noqa: F401
 
@@ -95,11 +95,8 @@ def cli(project_config: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 async def test_launchpad_suspend_and_resume_from_the_command_line(gitops: GitOps, tmp_path: Path) -> None:
     config = tmp_path / "launchpad_configs.yaml"
-    host, port = gitops.server.address.split(":")
     config.write_text(
-        f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
-        f'repository: {{url: "{gitops.repo.remote}", branch: main, cache_dir: "{tmp_path}/cache"}}\n'
-        f'state: {{path: "{tmp_path}/state.db"}}\n'
+        gitops_yaml(gitops.server, gitops.repo.remote, tmp_path / "cache", f'state: {{path: "{tmp_path}/state.db"}}\n')
     )
     task(gitops, "paged")
     task(gitops, "other")
