@@ -62,6 +62,7 @@ from common import (
     BENCH_TASK_YAML,
     COMPARISON,
     PARITY_FIELDS,
+    Machine,
     Side,
     comparison_parser,
     concurrent,
@@ -118,15 +119,11 @@ authenticator:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Machine):
     """Everything one run measured; `--json` prints it as is."""
 
-    date: str
-    python: str
-    temporalio: str
     fastapi: str
     uvicorn: str
-    cpus: int
     access_log: bool
     temporal_rtt_ms: float
     n: int

@@ -110,8 +110,17 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class Machine:
+    """The facts every result records first, so figures from different runs can be compared."""
+
+    date: str
+    python: str
+    temporalio: str
+    cpus: int
+
+
 def machine() -> dict[str, Any]:
-    """The facts every result records, so figures from different runs can be compared."""
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),

@@ -33,6 +33,7 @@ from common import (
     BENCH_TASK_YAML,
     COMPARISON,
     PARITY_FIELDS,
+    Machine,
     Side,
     comparison_parser,
     concurrent,
@@ -64,14 +65,10 @@ TASK_YAML = BENCH_TASK_YAML.format(description="deploy-overhead benchmark task",
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(Machine):
     """Everything one run measured; `--json` prints it as is."""
 
-    date: str
     server: str
-    python: str
-    temporalio: str
-    cpus: int
     n: int
     block: int
     warmup: int

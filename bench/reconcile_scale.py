@@ -56,13 +56,13 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from common import git, log, machine, parse_positive, ratio
+from common import Machine, git, log, machine, parse_positive, ratio
 from temporalio.client import Client, Interceptor, OutboundInterceptor, Schedule
 from temporalio.service import ServiceClient
 
@@ -272,13 +272,9 @@ class Side:
         return elapsed, result, self.counting.since(before)
 
 
-@dataclass
-class Result:
-    date: str
+@dataclass(frozen=True)
+class Result(Machine):
     server: str
-    python: str
-    temporalio: str
-    cpus: int
     tasks: int
     mid: int
     small: int
@@ -516,7 +512,7 @@ class Bench:
         await self.peak_rss(big)
         await self.dynamodb(mid_repo)
         r = self.result
-        r.ratios = {
+        ratios = {
             "first sync / SDK creates": ratio(self.median("first sync"), self.median("SDK creates")),
             "no-op poll, big / small": ratio(self.median("no-op poll, big"), self.median("no-op poll, small")),
             "one-file change, big / mid": ratio(
@@ -528,10 +524,12 @@ class Bench:
             "no-op poll / first sync": ratio(self.median("no-op poll, big"), self.median("first sync")),
             "one-file change / no-op poll": ratio(self.median("one-file change, big"), self.median("no-op poll, big")),
         }
-        r.ratios = {k: round(v, 4) for k, v in r.ratios.items()}
         r.notes["waited for the server to idle, s"] = round(self.watch.waited, 1)
-        r.elapsed_s = round(time.perf_counter() - began, 1)
-        return r
+        return replace(
+            r,
+            ratios={k: round(v, 4) for k, v in ratios.items()},
+            elapsed_s=round(time.perf_counter() - began, 1),
+        )
 
 
 SIGNALS_TARGET = 1.05  # no-op poll with metrics, JSON logs and a notification target on / off, at most

@@ -59,13 +59,16 @@ temporalio:
     return parse_config(text, "test-config.yaml")
 
 
-def gitops_yaml(server: DevServer, remote: object, cache: object, more: str = "") -> str:
-    """Configuration text for a launchpad that syncs the main branch of `remote` to the dev server
-    (`more` adds sections: state, app, reconciler…)."""
+def gitops_yaml(server: DevServer, remote: object, root: Path, more: str = "", state: str | None = None) -> str:
+    """Configuration text for a launchpad that syncs the main branch of `remote` to the dev server,
+    its git cache and SQLite state under `root` (`state` replaces the state section's value; `more`
+    adds sections: app, reconciler…)."""
     host, port = server.address.split(":")
+    state = state or f'{{path: "{root}/state.db"}}'
     return (
         f"temporalio:\n  servers: [{{name: local, ip: {host}, port: {port}}}]\n"
-        f'repository: {{url: "{remote}", branch: main, cache_dir: "{cache}"}}\n{textwrap.dedent(more).lstrip()}'
+        f'repository: {{url: "{remote}", branch: main, cache_dir: "{root}/cache"}}\n'
+        f"state: {state}\n{textwrap.dedent(more).lstrip()}"
     )
 
 

@@ -115,8 +115,8 @@ class Convergence(RuleBasedStateMachine):
             gitops_yaml(
                 self.server,
                 self.repo.remote,
-                "cache",
-                "state: {path: state.db}\nreconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}\n",
+                self.root,
+                "reconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}",
             )
         )
         self.loop = asyncio.new_event_loop()

@@ -40,8 +40,7 @@ worker:
 
 
 def gitops_config(server: DevServer, root: Path, repo: GitRepo, extra: str = "") -> Config:
-    state = f'state: {{path: "{root}/state.db"}}\n'
-    return parse_config(gitops_yaml(server, repo.remote, root / "cache", state + extra), "gitops.yaml", env={})
+    return parse_config(gitops_yaml(server, repo.remote, root, extra), "gitops.yaml", env={})
 
 
 @dataclass

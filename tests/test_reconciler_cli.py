@@ -23,7 +23,7 @@ class Project:
         self.engine = engine
         self.prefix = f"cli{uuid.uuid4().hex[:6]}"
         self.config = root / "launchpad_configs.yaml"
-        self.config.write_text(gitops_yaml(engine.server, self.repo.remote, "cache", "state: {path: state.db}\n"))
+        self.config.write_text(gitops_yaml(engine.server, self.repo.remote, root))
 
     def sid(self, name: str) -> str:
         return f"{self.prefix}-{name}"

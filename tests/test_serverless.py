@@ -98,13 +98,12 @@ def offline(tmp_path: Path, engine: Engine) -> Iterator[dict[str, object]]:
         gitops_yaml(
             engine.server,
             repo.remote,
-            tmp_path / "cache",
-            f"""
-state: {{path: "{tmp_path}/state.db"}}
-app: {{secret: offline-secret}}
-webhook: {{secret: hook-secret}}
+            tmp_path,
+            """
+app: {secret: offline-secret}
+webhook: {secret: hook-secret}
 authenticator:
-  base_users: [{{username: ops, password: ops-password, auth_level: [user, super user]}}]
+  base_users: [{username: ops, password: ops-password, auth_level: [user, super user]}]
 """,
         )
     )
@@ -240,9 +239,7 @@ workflow: {{task_queue: q, workflow_id: {sid}, workflow: Task, scheduler_id: {si
     )
     head = repo.commit("nightly")
     config = tmp_path / "lambda.yaml"
-    config.write_text(
-        gitops_yaml(engine.server, repo.remote, tmp_path / "cache", f"state: {{backend: dynamodb, table: {table}}}\n")
-    )
+    config.write_text(gitops_yaml(engine.server, repo.remote, tmp_path, state=f"{{backend: dynamodb, table: {table}}}"))
     env = osls_env(**{k: v for k, v in os.environ.items() if k.startswith("AWS_")})
     done = subprocess.run(
         [

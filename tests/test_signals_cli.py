@@ -64,9 +64,8 @@ def test_start_logs_json_lines_with_context_and_no_secret(tmp_path: Path, engine
         gitops_yaml(
             engine.server,
             repo.remote,
-            tmp_path / "cache",
+            tmp_path,
             f"""
-state: {{path: "{tmp_path}/state.db"}}
 app: {{secret: json-logs-jwt-secret-0123456789}}
 authenticator:
   base_users: [{{username: admin, password: "{PASSWORD}", auth_level: [user, super user]}}]

@@ -308,9 +308,7 @@ async def test_two_reconciles_at_once_the_lease_lets_exactly_one_run(
         )
     head = repo.commit()
     section = backend.config.state.model_dump_json()
-    config = parse_config(
-        gitops_yaml(engine.server, repo.remote, tmp_path / "cache", f"state: {section}\n"), "reconcile.yaml", env={}
-    )
+    config = parse_config(gitops_yaml(engine.server, repo.remote, tmp_path, state=section), "reconcile.yaml", env={})
     # two containers: each its own store on the same table (file) and its own git cache
     first = Reconciler(config, open_store(config), connections=engine.connections)
     second_config = config.model_copy(deep=True)

@@ -95,9 +95,7 @@ def cli(project_config: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 async def test_launchpad_suspend_and_resume_from_the_command_line(gitops: GitOps, tmp_path: Path) -> None:
     config = tmp_path / "launchpad_configs.yaml"
-    config.write_text(
-        gitops_yaml(gitops.server, gitops.repo.remote, tmp_path / "cache", f'state: {{path: "{tmp_path}/state.db"}}\n')
-    )
+    config.write_text(gitops_yaml(gitops.server, gitops.repo.remote, tmp_path))
     task(gitops, "paged")
     task(gitops, "other")
     gitops.repo.commit()
