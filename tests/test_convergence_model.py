@@ -50,7 +50,7 @@ from launchpad.state import open_store
 from launchpad.temporal.connections import Connections
 from reconciler.sync import Reconciler
 from tests.gitrepo import GitRepo
-from tests.helpers import gitops_yaml
+from tests.helpers import eventually, gitops_yaml
 
 pytestmark = pytest.mark.temporal
 
@@ -259,7 +259,7 @@ class Convergence(RuleBasedStateMachine):
         targets = self.ours()
         if not targets:
             return
-        sid = targets[pick % len(targets)]  # drawn from the model's data, not from what Temporal lists
+        sid = targets[pick % len(targets)]
         handle = self.client().get_schedule_handle(sid)
         name = sid.removeprefix(f"{self.prefix}-")
         try:
@@ -349,7 +349,7 @@ class Convergence(RuleBasedStateMachine):
         result = self.sync(hard=True)
         assert result.status in ("succeeded", "degraded"), (result.status, result.message, result.outcomes)
         self.applied()
-        self.check()
+        self.check(result)
         tokens = self.tokens()
         again = self.sync(hard=True)
         assert again.writes == 0, [o for o in again.outcomes if o.wrote]
@@ -374,11 +374,16 @@ class Convergence(RuleBasedStateMachine):
         """Per name: the versions Temporal may show (one for a valid file; a broken file's last good ones)."""
         return {n: ({t.version} if not t.broken else self.acceptable.get(n, set())) for n, t in self.head.items()}
 
-    def check(self) -> None:
+    def check(self, result: Any) -> None:
         expected = {n: v for n, v in self.expected().items() if v}
         schedules = {n: v for n, v in expected.items() if next(iter(v))[0] == "schedule"}
-        live = set(self.ours())
-        assert live == {self.sid(n) for n in schedules}, (sorted(live), sorted(schedules))
+        wanted = {self.sid(n) for n in schedules}
+
+        async def listing_shows_them() -> bool:  # a listing lags the sync's last writes by tens of ms
+            return set(await self.listed()) - set(self.unmanaged) == wanted
+
+        done = [(o.action, o.name) for o in result.outcomes if o.action != "noop"]
+        self.run(eventually(listing_shows_them, 10, f"the listing shows exactly {sorted(wanted)} after {done}"))
         client = self.client()
         for name, versions in schedules.items():
             described = self.run(client.get_schedule_handle(self.sid(name)).describe())
