@@ -31,11 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs the dev server carries the `temporal` marker, so that
-    `pytest -m "not temporal"` runs the pure suite; those that use the session's server are
-    marked here, those that start servers of their own say so in their module."""
+    """Every test that needs a server process (the dev server, moto) carries the `temporal`
+    marker, so that `pytest -m "not temporal"` runs the pure suite; those that use the session's
+    servers are marked here, those that start servers of their own say so in their module."""
     for item in items:
-        if "temporal_server" in getattr(item, "fixturenames", ()):
+        if {"temporal_server", "moto_server"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.temporal)
 
 

@@ -44,7 +44,7 @@ from tests.conftest import Engine
 from tests.gitrepo import GitRepo
 from tests.helpers import SCHEDULE_TASK, gitops_yaml, temporal_json
 
-BACKENDS = ["sqlite", "dynamodb"]
+BACKENDS = ["sqlite", pytest.param("dynamodb", marks=pytest.mark.temporal)]  # moto is a server process
 
 
 @dataclass
