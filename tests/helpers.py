@@ -72,6 +72,13 @@ def gitops_yaml(server: DevServer, remote: object, root: Path, more: str = "", s
     )
 
 
+def gitops_config_file(server: DevServer, remote: object, root: Path, more: str = "") -> Path:
+    """`gitops_yaml` written to `root/launchpad_configs.yaml`, where the CLI looks for it."""
+    path = root / "launchpad_configs.yaml"
+    path.write_text(gitops_yaml(server, remote, root, more))
+    return path
+
+
 def temporal_json(server: DevServer, *args: str, namespace: str = "default") -> Any:
     """Run the `temporal` CLI (an independent client) and parse its JSON output."""
     done = subprocess.run(

@@ -50,7 +50,7 @@ from launchpad.state import open_store
 from launchpad.temporal.connections import Connections
 from reconciler.sync import Reconciler
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually, gitops_yaml
+from tests.helpers import eventually, gitops_config_file
 
 pytestmark = pytest.mark.temporal
 
@@ -110,14 +110,8 @@ class Convergence(RuleBasedStateMachine):
         self.prefix = f"m{uuid.uuid4().hex[:6]}"
         self.repo.write("README.md", "tasks\n")
         self.repo.commit("start")
-        self.config_file = self.root / "launchpad_configs.yaml"
-        self.config_file.write_text(
-            gitops_yaml(
-                self.server,
-                self.repo.remote,
-                self.root,
-                "reconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}",
-            )
+        self.config_file = gitops_config_file(
+            self.server, self.repo.remote, self.root, "reconciler: {concurrency: 4, lock_ttl: 10s, allow_empty: true}"
         )
         self.loop = asyncio.new_event_loop()
         self.connections = Connections(load_config(self.config_file).temporalio)

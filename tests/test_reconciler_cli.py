@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GIT_ENV, GitRepo
-from tests.helpers import gitops_yaml, temporal_json
+from tests.helpers import gitops_config_file, temporal_json
 from tests.test_reconciler import SCHEDULE, SERVICE
 
 
@@ -22,8 +22,7 @@ class Project:
         self.repo = GitRepo(root)
         self.engine = engine
         self.prefix = f"cli{uuid.uuid4().hex[:6]}"
-        self.config = root / "launchpad_configs.yaml"
-        self.config.write_text(gitops_yaml(engine.server, self.repo.remote, root))
+        self.config = gitops_config_file(engine.server, self.repo.remote, root)
 
     def sid(self, name: str) -> str:
         return f"{self.prefix}-{name}"

@@ -25,7 +25,7 @@ from tests.apiharness import task_text
 from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually, eventually_now, gitops_yaml
+from tests.helpers import eventually, eventually_now, gitops_config_file, gitops_yaml
 
 pytestmark = pytest.mark.temporal  # the dev server, serverless-offline and osls (npm)
 
@@ -93,19 +93,16 @@ def offline(tmp_path: Path, engine: Engine) -> Iterator[dict[str, object]]:
     )
     repo.commit("hello")
     http_port, lambda_port = free_port(), free_port()
-    config = tmp_path / "launchpad_configs.yaml"
-    config.write_text(
-        gitops_yaml(
-            engine.server,
-            repo.remote,
-            tmp_path,
-            """
+    config = gitops_config_file(
+        engine.server,
+        repo.remote,
+        tmp_path,
+        """
 app: {secret: offline-secret}
 webhook: {secret: hook-secret}
 authenticator:
   base_users: [{username: ops, password: ops-password, auth_level: [user, super user]}]
 """,
-        )
     )
     env = osls_env(
         AWS_ENDPOINT_URL_LAMBDA=f"http://127.0.0.1:{lambda_port}",

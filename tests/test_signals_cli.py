@@ -21,7 +21,7 @@ from launchpad.devserver import free_port
 from tests.apiharness import task_text
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually_now, gitops_yaml
+from tests.helpers import eventually_now, gitops_config_file
 from tests.receiver import Receiver, receivers
 
 SECRET_VALUE = "env-injected-s3cret-7f3a9"
@@ -59,18 +59,15 @@ def test_start_logs_json_lines_with_context_and_no_secret(tmp_path: Path, engine
     )
     repo.commit("hello and nightly, with a secret from the environment")
     api_port = free_port()
-    config = tmp_path / "launchpad_configs.yaml"
-    config.write_text(
-        gitops_yaml(
-            engine.server,
-            repo.remote,
-            tmp_path,
-            f"""
+    config = gitops_config_file(
+        engine.server,
+        repo.remote,
+        tmp_path,
+        f"""
 app: {{secret: json-logs-jwt-secret-0123456789}}
 authenticator:
   base_users: [{{username: admin, password: "{PASSWORD}", auth_level: [user, super user]}}]
 """,
-        )
     )
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {**os.environ, "LP_TOKEN": SECRET_VALUE}

@@ -26,7 +26,7 @@ from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import gitops_yaml, temporal_json
+from tests.helpers import gitops_config_file, temporal_json
 from tests.test_reconciler import SCHEDULE, GitOps, gitops, gitops_config, schedule_ids  # noqa: F401
 from tests.test_state_stores import Backend, backend  # noqa: F401
 
@@ -94,8 +94,7 @@ def cli(project_config: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 
 async def test_launchpad_suspend_and_resume_from_the_command_line(gitops: GitOps, tmp_path: Path) -> None:
-    config = tmp_path / "launchpad_configs.yaml"
-    config.write_text(gitops_yaml(gitops.server, gitops.repo.remote, tmp_path))
+    config = gitops_config_file(gitops.server, gitops.repo.remote, tmp_path)
     task(gitops, "paged")
     task(gitops, "other")
     gitops.repo.commit()
