@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +41,7 @@ from launchpad.state import (
     SyncStatus,
     open_store,
 )
+from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
 from tests.conftest import Engine
@@ -482,3 +486,36 @@ def test_users_created_again_are_a_new_generation(users: Users) -> None:
     assert got is not None and got.generation == second.generation
     checked = store.authenticate("dave", "dave-password")
     assert checked is not None and checked.generation == second.generation
+
+
+def _open_when_told(store: type[SqliteStateStore] | type[SqliteUserStore], path: str, start: Any) -> None:
+    start.wait()
+    store(path)
+
+
+OLDER_FILES = {  # a table as an older launchpad wrote it, before a column was added
+    SqliteStateStore: "CREATE TABLE locks (name TEXT PRIMARY KEY, holder TEXT, expires_at REAL NOT NULL DEFAULT 0, "
+    "followup INTEGER NOT NULL DEFAULT 0)",
+    SqliteUserStore: "CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
+    "levels TEXT NOT NULL, max_age INTEGER NOT NULL)",
+}
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["new file", "older file"])
+@pytest.mark.parametrize("store", [SqliteStateStore, SqliteUserStore])
+def test_processes_opening_one_file_at_once_all_open_it(store: type[Any], older: bool, tmp_path: Path) -> None:
+    """`launchpad start` and `launchpad reconcile` started together on a new or an older file:
+    each creates or upgrades the tables, and none fails because another did it first."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(5):
+        path, start = str(tmp_path / f"{round_}.db"), context.Event()
+        if older:
+            with sqlite3.connect(path) as db:
+                db.execute(OLDER_FILES[store])
+        processes = [context.Process(target=_open_when_told, args=(store, path, start)) for _ in range(6)]
+        for process in processes:
+            process.start()
+        start.set()
+        for process in processes:
+            process.join(60)
+        assert [p.exitcode for p in processes] == [0] * 6, f"round {round_}: a process failed to open {path}"

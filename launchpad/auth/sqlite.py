@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 
 from launchpad.auth.passwords import hash_password, is_hash, verify_password
 from launchpad.auth.store import ATTEMPT_RETENTION, SEEDED, User, UserStore, new_generation
-from launchpad.sqlite import immediate
+from launchpad.sqlite import add_column, immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -29,10 +29,8 @@ class SqliteUserStore(UserStore):
     def __init__(self, path: str = ":memory:") -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
-        if "generation" not in columns:  # a file written by an older launchpad
-            self._db.execute("ALTER TABLE users ADD COLUMN generation TEXT NOT NULL DEFAULT ''")
         self._mutex = threading.Lock()
+        add_column(self._db, self._mutex, "users", "generation", "TEXT NOT NULL DEFAULT ''")
         # A private in-memory database changes only through this object, so `get` (on every API
         # request) is answered from memory until the next write; a file may be written by others.
         self._known: dict[str, User | None] | None = {} if path == ":memory:" else None

@@ -11,19 +11,21 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from launchpad.sqlite import immediate
+from launchpad.sqlite import add_column, immediate, use_wal
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
 from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
 from launchpad.state.store import StateStore
 
 DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
+BUSY_TIMEOUT = 30.0  # seconds another process may hold the file's write lock
 CHUNK = 500  # parameters per `IN (...)`: well under SQLite's limit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS syncs (
     id TEXT PRIMARY KEY, started_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS locks (
-    name TEXT PRIMARY KEY, holder TEXT, expires_at REAL NOT NULL DEFAULT 0, followup INTEGER NOT NULL DEFAULT 0);
+    name TEXT PRIMARY KEY, holder TEXT, expires_at REAL NOT NULL DEFAULT 0, followup INTEGER NOT NULL DEFAULT 0,
+    meta TEXT);
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS notices (subject TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next_free REAL NOT NULL);
@@ -34,16 +36,12 @@ class SqliteStateStore(StateStore):
     remote: ClassVar[bool] = False
 
     def __init__(self, path: str = ":memory:") -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
         if path != ":memory:":
-            # WAL + NORMAL: a crash may lose the last transaction, never corrupt the file
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            use_wal(self._db, BUSY_TIMEOUT)
         self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(locks)")}
-        if "meta" not in columns:  # a store written before the lease held the scope's meta
-            self._db.execute("ALTER TABLE locks ADD COLUMN meta TEXT")
         self._mutex = threading.Lock()
+        add_column(self._db, self._mutex, "locks", "meta", "TEXT")  # before the lease held the scope's meta
         self._objects = self._table("objects")
 
     def _table(self, name: str) -> str:
