@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from launchpad.errors import LaunchpadError, TemporalUnavailable
+from launchpad.errors import LaunchpadError
 from launchpad.registry import Registry
 from launchpad.spec.dependencies import levels
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 from launchpad.state.records import AppliedObject, FileError, Kind, Outcome, SyncStatus
 from launchpad.state.store import StateStore, call
-from launchpad.temporal.connections import Connections
+from launchpad.temporal.connections import Connections, outage_of
 from launchpad.temporal.memo import owner
 from launchpad.temporal.runners import AlreadyRunning, NotManaged, ScheduledWorkflowRunner, runner_for
 from launchpad.temporal.schedules import build_spec, fingerprint
@@ -35,7 +35,6 @@ if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
     from launchpad.temporal.workers import WorkerSet
 
 T = TypeVar("T")
-OUTAGE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 CREATES = (Action.CREATE, Action.START)
 
 
@@ -156,7 +155,7 @@ class Applier:
                 try:
                     await self.connections.ensure_namespace(server, ns)
                 except Exception as exc:  # the objects in it fail on their own, with their own error
-                    outage = _outage(exc)
+                    outage = outage_of(exc)
                     if outage:
                         result.outage = outage
                         return
@@ -168,7 +167,7 @@ class Applier:
         try:
             wrote, message, written = await self._act(item)
         except Exception as exc:
-            outage = _outage(exc)
+            outage = outage_of(exc)
             if outage and not result.outage:
                 result.outage = outage
             message = outage or _message(exc)
@@ -423,15 +422,6 @@ def _target(item: PlanItem) -> Target:
 def _need(value: T | None) -> T:
     assert value is not None
     return value
-
-
-def _outage(exc: BaseException) -> str | None:
-    """An error that means Temporal cannot be reached (by type: the SDK's status codes)."""
-    if isinstance(exc, TemporalUnavailable):
-        return str(exc)
-    if isinstance(exc, RPCError) and exc.status in OUTAGE_CODES:
-        return f"Temporal unavailable: {exc.message}"
-    return None
 
 
 def _message(exc: BaseException) -> str:

@@ -9,7 +9,6 @@ MARKER = "<!-- launchpad-plan -->"  # lets a CI job find and edit its earlier co
 INLINE_LINES = 10  # longer field lists are collapsed
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 ICONS = {CREATE: ":heavy_plus_sign:", UPDATE: ":pencil2:", PRUNE: ":wastebasket:"}  # GitHub and GitLab shortcodes
-CUT = "\n\n_…cut: the plan is longer than a comment holds; the job's log has all of it._\n"
 
 
 def cell(text: str) -> str:

@@ -411,7 +411,8 @@ def _guard_empty(
     else:  # only the changed files are known: count from the state store's total
         total = managed if managed is not None else sum(1 for o in applied if o.kind in MANAGED_IN_TEMPORAL)
         removed = [i for i in plan.items if i.action in (Action.DELETE, Action.FORGET) and i.applied and i.applied.path]
-        left = total - len(removed) + sum(1 for o in remaining if (o.kind, o.name) not in {a.key for a in applied})
+        recorded = {a.key for a in applied}
+        left = total - len(removed) + sum(1 for o in remaining if o.key not in recorded)
     if left <= 0:
         deleting = sum(1 for i in plan.items if i.action == Action.DELETE)
         plan.refused = (

@@ -45,6 +45,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import boto3
@@ -188,7 +189,8 @@ class DynamoStateStore(StateStore):
 
     # objects
     def objects(self) -> list[AppliedObject]:
-        return sorted((load_object(item["data"]) for item in query(self._db, self.table, self._objects)), key=_key)
+        items = query(self._db, self.table, self._objects)
+        return sorted((load_object(item["data"]) for item in items), key=attrgetter("key"))
 
     def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
         keys = [encode({"pk": self._objects, "sk": f"{kind}#{name}"}) for name in sorted(set(names)) for kind in Kind]
@@ -201,7 +203,7 @@ class DynamoStateStore(StateStore):
                 answer = self._db.batch_get_item(RequestItems=pending)
                 out += [load_object(decode(item)["data"]) for item in answer["Responses"].get(self.table, [])]
                 pending = answer.get("UnprocessedKeys") or {}
-        return sorted(out, key=_key)
+        return sorted(out, key=attrgetter("key"))
 
     def count_objects(self, kinds: Collection[Kind]) -> int:
         total = 0
@@ -247,7 +249,7 @@ class DynamoStateStore(StateStore):
         """The item's old attributes when the conditional update succeeded, None when the condition failed."""
         args: dict[str, Any] = {
             "TableName": self.table,
-            "Key": encode({"pk": f"lock#{scope}", "sk": "lock"}),
+            "Key": _lock_key(scope),
             "UpdateExpression": expression,
             "ExpressionAttributeValues": encode(values),
             **extra,
@@ -277,9 +279,12 @@ class DynamoStateStore(StateStore):
         previous = old.get("holder")
         return LeaseGrant(load_meta(old.get("meta")), previous if previous not in (None, holder) else None)
 
+    def _lock_item(self, scope: str) -> dict[str, Any]:
+        answer = self._db.get_item(TableName=self.table, Key=_lock_key(scope), ConsistentRead=True)
+        return decode(answer.get("Item", {}))
+
     def lease_holder(self, scope: str) -> str | None:
-        key = encode({"pk": f"lock#{scope}", "sk": "lock"})
-        item = decode(self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
+        item = self._lock_item(scope)
         holder = item.get("holder")
         return str(holder) if holder is not None and float(item.get("expires_at", 0)) >= time.time() else None
 
@@ -311,9 +316,7 @@ class DynamoStateStore(StateStore):
         )
 
     def meta(self, scope: str) -> SyncMeta:
-        key = encode({"pk": f"lock#{scope}", "sk": "lock"})
-        item = decode(self._db.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
-        return load_meta(item.get("meta"))
+        return load_meta(self._lock_item(scope).get("meta"))
 
     # notifications
     def notices(self) -> dict[str, str]:
@@ -379,5 +382,6 @@ class DynamoStateStore(StateStore):
                     raise
 
 
-def _key(obj: AppliedObject) -> tuple[str, str]:
-    return (obj.kind, obj.name)
+def _lock_key(scope: str) -> dict[str, Any]:
+    """The one item that holds a scope's lease and its sync meta."""
+    return encode({"pk": f"lock#{scope}", "sk": "lock"})

@@ -186,15 +186,9 @@ class SqliteStateStore(StateStore):
 
     def reserve_slot(self, name: str, interval: float) -> float | None:
         now = time.time()
-        with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")  # the read and the write, as one step for every process
-            try:
-                row = self._db.execute("SELECT next_free FROM slots WHERE name = ?", (name,)).fetchone()
-                delay = self.slot_delay(now, float(row[0]) if row else 0.0, interval)
-                if delay is not None:
-                    self._db.execute("INSERT OR REPLACE INTO slots VALUES (?, ?)", (name, now + delay + interval))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._transaction() as db:  # the read and the write, as one step for every process
+            row = db.execute("SELECT next_free FROM slots WHERE name = ?", (name,)).fetchone()
+            delay = self.slot_delay(now, float(row[0]) if row else 0.0, interval)
+            if delay is not None:
+                db.execute("INSERT OR REPLACE INTO slots VALUES (?, ?)", (name, now + delay + interval))
         return delay

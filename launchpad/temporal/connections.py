@@ -57,6 +57,18 @@ def proxy_config(server: ServerConfig) -> HttpConnectProxyConfig | None:
     return None if target is None else HttpConnectProxyConfig(target_host=target[0], basic_auth=target[1])
 
 
+OUTAGE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+def outage_of(exc: BaseException) -> str | None:
+    """An error that means Temporal cannot be reached (by type: the SDK's status codes)."""
+    if isinstance(exc, TemporalUnavailable):
+        return str(exc)
+    if isinstance(exc, RPCError) and exc.status in OUTAGE_CODES:
+        return f"Temporal unavailable: {exc.message}"
+    return None
+
+
 class Connections:
     """The gate to every configured Temporal server."""
 
