@@ -26,6 +26,7 @@ from launchpad.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS, WEBHOOK
 LOGGER = "launchpad.access"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 UNMATCHED = "unmatched"  # the route label of a request no route matched (a 404): never the raw path
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # any other is labelled "other"
 WEBHOOK_ROUTE = "/webhooks/git"
 # webhook deliveries, by the header that names their provider, and by the answer
 PROVIDERS = (("x-hub-signature-256", "github"), ("x-gitlab-token", "gitlab"), ("x-gitea-signature", "gitea"))
@@ -67,8 +68,9 @@ class AccessLog:
     def _done(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         route = getattr(scope.get("route"), "path", None) or UNMATCHED
         method = scope["method"]
-        self.metrics.add(HTTP_REQUESTS, route, method, str(status))
-        self.metrics.add(HTTP_SECONDS, route, method, value=seconds)
+        label = method if method in METHODS else "other"  # a client's method token never makes a new series
+        self.metrics.add(HTTP_REQUESTS, route, label, str(status))
+        self.metrics.add(HTTP_SECONDS, route, label, value=seconds)
         if route == WEBHOOK_ROUTE:
             provider = next((name for header, name in PROVIDERS if _header(scope, header.encode())), "unknown")
             self.metrics.add(WEBHOOKS, provider, WEBHOOK_RESULTS.get(status, "failed"))

@@ -176,6 +176,15 @@ async def test_request_ids_are_kept_or_made_and_sent_back(stack: Stack) -> None:
     assert value(scrape, "launchpad_http_requests_total", route="unmatched", method="GET", status="404") == 1
 
 
+async def test_a_method_the_client_makes_up_is_labelled_other(stack: Stack) -> None:
+    """The method label comes from a fixed list: a client cannot make a new series per request."""
+    for made_up in ("XYZZY1", "XYZZY2"):
+        await stack.http.request(made_up, "/health")
+    scrape = await stack.scrape()
+    assert not [key for key in scrape if any(k == "method" and v.startswith("XYZZY") for k, v in key[1])]
+    assert value(scrape, "launchpad_http_requests_total", route="/health", method="other", status="405") == 2
+
+
 async def test_one_notification_per_transition_across_syncs_restarts_and_replicas(
     tmp_path: Path, engine: Engine, ok_receivers: list[Receiver]
 ) -> None:

@@ -16,6 +16,7 @@ from functions.ui.links import Links
 from functions.ui.versions import Version, diff, versions
 from launchpad.errors import LaunchpadError, SpecError, SpecErrors
 from launchpad.state import AppliedObject, call
+from launchpad.temporal.connections import outage_of
 
 if TYPE_CHECKING:
     from launchpad.spec.task import TaskSpec
@@ -102,7 +103,8 @@ async def _observe(svc: Services, view: TaskView, spec: "TaskSpec", links: Links
             view.workflow = await live.workflow(client, view.workflow_id)
             view.temporal_url = links.temporal("workflow", target.name, namespace, view.workflow_id)
     except (RPCError, LaunchpadError, RuntimeError, OSError) as exc:
-        svc.connections.forget_all()
+        if outage_of(exc):  # reconnect next time; a refusal (a permission, say) keeps everyone's connections
+            svc.connections.forget_all()
         view.live_error = f"Temporal ({target.name}) did not answer: {exc}"
 
 
