@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AfterValidator, ByteSize, Field, PrivateAttr, SecretStr, field_validator, model_validator
@@ -389,14 +389,7 @@ class MetricsConfig(StrictModel):
 
 
 NotificationEvent = Literal["sync_failed", "degraded", "recovered", "drift_healed", "pruned", "deploy_failed"]
-NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = (
-    "sync_failed",
-    "degraded",
-    "recovered",
-    "drift_healed",
-    "pruned",
-    "deploy_failed",
-)
+NOTIFICATION_EVENTS: tuple[NotificationEvent, ...] = get_args(NotificationEvent)
 
 
 def _every_event() -> list[NotificationEvent]:
