@@ -123,6 +123,7 @@ async def test_a_schedule_launchpad_does_not_own_is_never_touched(engine: Engine
         ENGINE_QUEUE,
         "--type",
         "Task",
+        "--paused",  # it would start argument-less Task runs on the engine's worker every 5 minutes
     )
     with pytest.raises(NotManaged):
         await engine.deploy(SIMPLE.format(name=name, sid=sid, queue=ENGINE_QUEUE, every="1h"), name)
