@@ -250,6 +250,28 @@ async def test_deploy_form_overwrite_starts_the_workflow_with_it(dashboard: Any)
     await expect(page.get_by_label("path 1")).to_have_value("workflow.no_such_key")
 
 
+async def test_deploy_form_lets_a_super_user_and_only_them_overwrite_a_guarded_key(dashboard: Any) -> None:
+    """The form decides as the API does: a key that names the workflow, listed by the file, is a
+    super user's to overwrite (the form used to refuse it to every viewer)."""
+    dash = await dashboard()
+    name = f"{dash.prefix}-wide"
+    text = task_text(name, f"{name}-wf", overwritable=True).replace("overwritable: true", "overwritable: [workflow]")
+    dash.commit({f"deployments/tasks/{name}.yaml": text})
+
+    async def deploy_as(who: tuple[str, str], workflow_id: str) -> Page:
+        page = await dash.login(who, target=f"/ui/tasks/{name}")
+        await page.get_by_label("path 1").fill("workflow.workflow_id")
+        await page.get_by_label("value 1").fill(workflow_id)
+        await page.get_by_role("button", name="Deploy", exact=True).click()
+        return page
+
+    alice = await deploy_as(ALICE, f"{name}-by-alice")
+    await expect(alice.locator("p.error")).to_contain_text("names the workflow it starts")
+    admin = await deploy_as(ADMIN, f"{name}-by-admin")
+    await expect(admin.locator("p.notice")).to_contain_text(f"workflow {name}-by-admin")
+    assert (await started_input(dash, f"{name}-by-admin"))["args"] == [1]
+
+
 def service_file(name: str, wid: str, args: str = "[1]") -> str:
     """A deploy-on-start task whose workflow keeps running: no worker polls its queue."""
     text = task_text(name, wid, args=args).replace(

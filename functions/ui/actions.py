@@ -99,6 +99,7 @@ async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response
             template_args=args or None,
             overwrite=overwrite or None,
             fetch=False,
+            super_user=who.who.allows("super user"),
         )
     except LaunchpadError as exc:
         status, _, message = problem(exc)
