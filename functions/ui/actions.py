@@ -5,7 +5,7 @@ Temporal handles) and answers with a redirect to a page that says what happened;
 deploy shows the form again, with what was typed and why.
 """
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Request
@@ -18,12 +18,8 @@ from functions.routes.sync import start_sync
 from functions.ui.pages import safe_next
 from functions.ui.render import page
 from functions.ui.route import PageRoute, SuperUserForm, UserForm, problem
-from functions.ui.session import Viewer, clear_session, set_session
+from functions.ui.session import clear_session, set_session
 from launchpad.errors import LaunchpadError
-
-if TYPE_CHECKING:
-    from functions.ui.deploy_form import DeployForm
-    from functions.ui.task_view import TaskView
 
 router = APIRouter(prefix="/ui", route_class=PageRoute, include_in_schema=False)
 TaskName = Annotated[str, Path(max_length=128)]
@@ -81,17 +77,18 @@ def _page_of(name: str) -> str:
 @router.post("/tasks/{name}/deploy")
 async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response:
     """Deploy the task at the head with the form's template arguments and overwrites, or the
-    version a history entry names (`ref`): through reconciler.deploy, as the API does."""
+    version a history entry names (`ref`): through reconciler.deploy, as the API does. The page
+    is built only when the deploy is refused (it shows the form again, with what was typed)."""
     from functions.ui.deploy_form import DeployForm, submitted
-    from functions.ui.task_view import task_view
+    from functions.ui.task_view import task_form, task_view
     from reconciler.deploy import deploy_task
 
     who, form = posted
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    view = await task_view(who.svc, name)
-    typed = view.form or DeployForm()
+    path, shown = await task_form(who.svc, name)
+    typed = shown or DeployForm()
     try:
-        args, overwrite = submitted(typed, fields, view.path)
+        args, overwrite = submitted(typed, fields, path)
         result = await deploy_task(
             who.svc.reconciler,
             name,
@@ -103,47 +100,35 @@ async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response
         )
     except LaunchpadError as exc:
         status, _, message = problem(exc)
-        return _refused(request, who, view, typed, status, message)
+        view = await task_view(who.svc, name, typed)
+        return page(request, who, "task.html", status, view=view, error=f"Deploy refused: {message}")
     return done(_page_of(name), "deployed", action=result.action, workflow=result.workflow_id, run=result.run_id)
-
-
-def _refused(
-    request: Request, who: Viewer, view: "TaskView", form: "DeployForm", status: int, message: str
-) -> Response:
-    view.form = form if view.form else None
-    return page(request, who, "task.html", status, view=view, error=f"Deploy refused: {message}")
-
-
-async def _handles(who: Viewer, name: str) -> "TaskView":
-    from functions.ui.task_view import task_view
-
-    view = await task_view(who.svc, name)
-    if view.server is None or view.namespace is None:
-        raise ApiError(409, "not_deployable", f"task {name!r} has no workflow or schedule to act on")
-    return view
 
 
 @router.post("/tasks/{name}/schedule/{operation}")
 async def schedule_operation(posted: UserForm, name: TaskName, operation: ScheduleOperation) -> Response:
     """Pause, unpause or trigger the task's schedule (user level, as in the API)."""
-    who, _ = posted
-    view = await _handles(who, name)
-    if not view.schedule_id:
-        raise ApiError(409, "not_a_schedule", f"task {name!r} is not a schedule")
+    from functions.ui.task_view import task_handles
     from launchpad.temporal.schedules import operate
 
-    client = await who.svc.connections.client(view.server, view.namespace)
-    done_now = await operate(client, view.schedule_id, operation, f"the launchpad dashboard by {who.who.sub}")
+    who, _ = posted
+    where = await task_handles(who.svc, name)
+    if not where.schedule_id:
+        raise ApiError(409, "not_a_schedule", f"task {name!r} is not a schedule")
+    client = await who.svc.connections.client(where.server, where.namespace)
+    done_now = await operate(client, where.schedule_id, operation, f"the launchpad dashboard by {who.who.sub}")
     return done(_page_of(name), done_now)
 
 
 @router.post("/tasks/{name}/workflow/{operation}")
 async def workflow_operation(posted: SuperUserForm, name: TaskName, operation: WorkflowOperation) -> Response:
     """Cancel or terminate the task's workflow (super users, as in the API)."""
+    from functions.ui.task_view import task_handles
+
     who, _ = posted
-    view = await _handles(who, name)
-    client = await who.svc.connections.client(view.server, view.namespace)
-    handle = client.get_workflow_handle(view.workflow_id or "")
+    where = await task_handles(who.svc, name)
+    client = await who.svc.connections.client(where.server, where.namespace)
+    handle = client.get_workflow_handle(where.workflow_id)
     if operation == "cancel":
         await handle.cancel()
         return done(_page_of(name), "cancelled")

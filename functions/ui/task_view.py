@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from temporalio.service import RPCError
 
+from functions.errors import ApiError
 from functions.routes.tasks import redact
 from functions.services import Services
 from functions.ui import live
@@ -17,9 +18,12 @@ from functions.ui.versions import Version, diff, versions
 from launchpad.errors import LaunchpadError, SpecError, SpecErrors
 from launchpad.state import AppliedObject, call
 from launchpad.temporal.connections import outage_of
+from reconciler.source import SourceError
 
 if TYPE_CHECKING:
+    from launchpad.spec.document import TaskDocument
     from launchpad.spec.task import TaskSpec
+    from reconciler.deploy import TaskFile
 
 
 @dataclass
@@ -56,6 +60,55 @@ def _kind(spec: "TaskSpec | None", template: bool) -> str:
     return "task" if spec.deploy_on_server_start else "on demand"
 
 
+def _form(doc: "TaskDocument", kind: str) -> DeployForm | None:
+    """The deploy form the page shows: for on-demand tasks and templates only."""
+    return form_for(doc.doc, doc.template, doc.overwritable) if kind in ("on demand", "template") else None
+
+
+@dataclass(frozen=True)
+class Handles:
+    """Where the task's schedule or workflow is in Temporal: what the page shows and its buttons act on."""
+
+    server: str
+    namespace: str
+    workflow_id: str
+    schedule_id: str | None
+
+
+def handles_of(svc: Services, spec: "TaskSpec") -> Handles:
+    target, namespace = svc.config.temporalio.resolve(spec.server, spec.namespace)
+    schedule_id = spec.workflow.scheduler_id if spec.is_scheduled else None
+    return Handles(target.name, namespace, spec.workflow.workflow_id, schedule_id)
+
+
+async def _document(svc: Services, name: str) -> tuple["TaskFile", "TaskDocument"]:
+    """The task's file at the head, parsed (git is read in a thread, never on the event loop)."""
+    from reconciler.deploy import locate
+
+    rec = svc.reconciler
+    found = await locate(rec, name)
+    return found, await asyncio.to_thread(rec.document, found.path, found.blob)
+
+
+async def task_form(svc: Services, name: str) -> tuple[str, DeployForm | None]:
+    """The task's file and the deploy form its page shows: what a posted form is read against,
+    without the page's reads of Temporal and of the history."""
+    found, doc = await _document(svc, name)
+    try:
+        spec = None if doc.template else doc.spec()
+    except SpecErrors:
+        return found.path, None
+    return found.path, _form(doc, _kind(spec, doc.template))
+
+
+async def task_handles(svc: Services, name: str) -> Handles:
+    """Where the buttons of the task's page act; a template or a broken file has nothing to act on."""
+    _, doc = await _document(svc, name)
+    if doc.template:
+        raise ApiError(409, "not_deployable", f"task {name!r} is a template: it has no workflow or schedule")
+    return handles_of(svc, doc.spec())
+
+
 async def _applied(svc: Services, name: str) -> AppliedObject | None:
     found = await call(svc.store, svc.store.objects_named, [name])
     return next((o for o in found if o.kind in ("schedule", "task")), None)
@@ -63,49 +116,46 @@ async def _applied(svc: Services, name: str) -> AppliedObject | None:
 
 async def task_view(svc: Services, name: str, form: DeployForm | None = None) -> TaskView:
     """`form`: a refused deploy's form, shown again with what was typed."""
-    from reconciler.deploy import current_revision, find_task
+    from reconciler.deploy import locate
 
     rec = svc.reconciler
-    found = find_task(rec.source, await current_revision(rec), rec.config.tasks_dir, name)
+    found = await locate(rec, name)
     view = TaskView(name, found.path, found.revision, "unknown", applied=await _applied(svc, name))
     links = Links(svc.config)
     view.commit_url = links.commit(found.revision)
     spec: TaskSpec | None = None
     try:
-        doc = rec.document(found.path, found.blob)
+        doc = await asyncio.to_thread(rec.document, found.path, found.blob)
         view.spec_yaml = yaml.safe_dump(redact(doc.doc, doc.injected), sort_keys=False, allow_unicode=True)
         view.description = doc.doc.get("description") if isinstance(doc.doc.get("description"), str) else None
         spec = None if doc.template else doc.spec()
         view.kind = _kind(spec, doc.template)
-        if view.kind in ("on demand", "template"):
-            view.form = form or form_for(doc.doc, doc.template, doc.overwritable)
+        shown = _form(doc, view.kind)
+        view.form = form if form and shown else shown
     except SpecErrors as exc:
         view.errors = exc.errors
     view.versions = await asyncio.to_thread(versions, rec.source, found.path)
     if spec is not None:
-        await _observe(svc, view, spec, links)
-        view.live_diff = _live_diff(rec.source, found.blob, view, found.path)
+        await _observe(svc, view, handles_of(svc, spec), links)
+        view.live_diff = await asyncio.to_thread(_live_diff, rec.source, found.blob, view, found.path)
     return view
 
 
-async def _observe(svc: Services, view: TaskView, spec: "TaskSpec", links: Links) -> None:
-    target, namespace = svc.config.temporalio.resolve(spec.server, spec.namespace)
-    view.server, view.namespace = target.name, namespace
-    view.workflow_id = spec.workflow.workflow_id
-    if spec.is_scheduled:
-        view.schedule_id = spec.workflow.scheduler_id
+async def _observe(svc: Services, view: TaskView, where: Handles, links: Links) -> None:
+    view.server, view.namespace = where.server, where.namespace
+    view.workflow_id, view.schedule_id = where.workflow_id, where.schedule_id
     try:
-        client = await svc.connections.client(target.name, namespace)
-        if view.schedule_id:
-            view.schedule = await live.schedule(client, view.schedule_id)
-            view.temporal_url = links.temporal("schedule", target.name, namespace, view.schedule_id)
+        client = await svc.connections.client(where.server, where.namespace)
+        if where.schedule_id:
+            view.schedule = await live.schedule(client, where.schedule_id)
+            view.temporal_url = links.temporal("schedule", where.server, where.namespace, where.schedule_id)
         else:
-            view.workflow = await live.workflow(client, view.workflow_id)
-            view.temporal_url = links.temporal("workflow", target.name, namespace, view.workflow_id)
+            view.workflow = await live.workflow(client, where.workflow_id)
+            view.temporal_url = links.temporal("workflow", where.server, where.namespace, where.workflow_id)
     except (RPCError, LaunchpadError, RuntimeError, OSError) as exc:
         if outage_of(exc):  # reconnect next time; a refusal (a permission, say) keeps everyone's connections
             svc.connections.forget_all()
-        view.live_error = f"Temporal ({target.name}) did not answer: {exc}"
+        view.live_error = f"Temporal ({where.server}) did not answer: {exc}"
 
 
 def _live_diff(source: Any, desired_blob: str, view: TaskView, path: str) -> str | None:
@@ -115,6 +165,6 @@ def _live_diff(source: Any, desired_blob: str, view: TaskView, path: str) -> str
         return None
     try:
         text = source.read_blob(running)
-    except Exception:  # a version this repository does not hold (git's own error types)
+    except (SourceError, UnicodeDecodeError):  # a version this repository does not hold, or not a file
         return None
     return diff(text, source.read_blob(desired_blob), f"{path} (running in Temporal)", f"{path} (desired)") or None
