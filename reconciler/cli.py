@@ -44,7 +44,7 @@ from reconciler.markdown import render as render_markdown
 from reconciler.plan import Action, Plan
 from reconciler.preview import Preview, preview
 from reconciler.status import status_report
-from reconciler.sync import LEASE, Reconciler, Scope, SyncResult
+from reconciler.sync import Reconciler, Scope, SyncResult, lease_key, scoped_store
 
 if TYPE_CHECKING:
     from launchpad.temporal.workers import WorkerSet
@@ -63,11 +63,6 @@ def scope_or_exit(cfg: Config, scope: str | None) -> Scope | None:
     except LaunchpadError as exc:
         err_console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
-
-
-def lease_key(cfg: Config, scope: str | None) -> str:
-    chosen = scope_or_exit(cfg, scope)
-    return f"{LEASE}:{chosen.name}" if chosen else LEASE
 
 
 def reconciler_for(cfg: Config, scope: str | None = None) -> Reconciler:
@@ -300,15 +295,16 @@ def status(
     """Per object: Synced / OutOfSync / Degraded / Missing, with the reason and the revision; the
     last sync, the broken files and when Temporal was last compared in full."""
     cfg = config_or_exit(config)
-    store = open_store(cfg)
-    report = status_report(store, lease_key(cfg, scope))
+    chosen = scope_or_exit(cfg, scope)
+    report = status_report(scoped_store(open_store(cfg), chosen), lease_key(chosen))
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
     table = Table("kind", "name", "status", "reason", "revision")
-    for obj in store.objects():
-        color = STYLE.get(obj.status, "white")
-        table.add_row(obj.kind, obj.name, f"[{color}]{obj.status}[/{color}]", escape(obj.reason), obj.revision[:12])
+    for obj in report["objects"]:
+        color = STYLE.get(obj["status"], "white")
+        status = f"[{color}]{obj['status']}[/{color}]"
+        table.add_row(obj["kind"], obj["name"], status, escape(obj["reason"]), obj["revision"][:12])
     console.print(table)
     last = report["last_sync"]
     if last:

@@ -96,6 +96,16 @@ class Scope:
         raise LaunchpadError(f"no scope {name!r} in reconciler.scopes (configured: {known})")
 
 
+def lease_key(scope: Scope | None) -> str:
+    """The key of the lease (and of the sync meta) of a reconciler of this scope."""
+    return f"{LEASE}:{scope.name}" if scope and scope.name else LEASE
+
+
+def scoped_store(store: StateStore, scope: Scope | None) -> StateStore:
+    """The view of the state store a reconciler of this scope keeps its objects in."""
+    return store.scoped(scope.name) if scope and scope.name else store
+
+
 @dataclass
 class SyncResult:
     id: str  # "" when nothing was run (already running) or nothing was new (not recorded)
@@ -166,14 +176,14 @@ class Reconciler:
         following the repository manages its workers and nothing else."""
         self.config = config
         self.scope = scope
-        self.store = store.scoped(scope.name) if scope and scope.name else store
+        self.store = scoped_store(store, scope)
         self.connections = connections or Connections(config.temporalio)
         self.source = source or source_for(config)
         self.env = env
         self.registry = Registry.builtin()
         self.workers = workers
         self.instance = f"{config.instance}/{scope.name}" if scope and scope.name else config.instance
-        self.lease_key = f"{LEASE}:{scope.name}" if scope and scope.name else LEASE  # also the meta's key
+        self.lease_key = lease_key(scope)
         # called with each finished sync (its plan holds each object's previous record); an
         # observer's failure is logged and never fails the sync
         self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []

@@ -4,6 +4,7 @@ objects, never touching the other's (docs/scaling.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -14,24 +15,30 @@ from launchpad.state import open_store
 from reconciler.sync import Reconciler, Scope
 from tests.conftest import ENGINE_QUEUE, SECOND_NAMESPACE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import SCHEDULE_TASK, temporal_json
+from tests.helpers import SCHEDULE_TASK, run_launchpad, temporal_json
 
 pytestmark = pytest.mark.temporal
 
 
 def scoped(engine: Engine, root: Path, repo: GitRepo, scopes: str) -> Config:
+    """The configuration, also written to ROOT/launchpad_configs.yaml for the command line."""
     host, port = engine.server.address.split(":")
-    return parse_config(
-        f"""
+    text = f"""
 temporalio:
   servers: [{{name: local, ip: {host}, port: {port}, namespaces: [{{name: default}}, {{name: {SECOND_NAMESPACE}}}]}}]
 repository: {{url: "{repo.remote}", branch: main, cache_dir: "{root}/cache"}}
 state: {{path: "{root}/state.db"}}
 reconciler: {{scopes: [{scopes}]}}
-""",
-        "scopes.yaml",
-        env={},
-    )
+"""
+    (root / "launchpad_configs.yaml").write_text(text)
+    return parse_config(text, "launchpad_configs.yaml", env={})
+
+
+def status_names(root: Path, scope: str) -> list[str]:
+    """The objects `launchpad status --scope SCOPE --json` lists."""
+    done = run_launchpad("status", "--scope", scope, "--json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return [o["name"] for o in json.loads(done.stdout)["objects"]]
 
 
 def ids(engine: Engine, prefix: str, namespace: str = "default") -> set[str]:
@@ -113,4 +120,5 @@ async def test_namespace_scopes_split_one_folder(tmp_path: Path, engine: Engine)
     assert [o.name for o in (await first.sync("first")).outcomes if o.wrote] == ["one"]
     assert [o.name for o in (await other.sync("second")).outcomes if o.wrote] == ["two"]
     assert ids(engine, p) == {f"{p}-one"} and ids(engine, p, SECOND_NAMESPACE) == {f"{p}-two"}
+    assert (status_names(tmp_path, "first"), status_names(tmp_path, "second")) == (["one"], ["two"])
     assert (await first.sync("first", hard=True)).writes == 0 and (await other.sync("second", hard=True)).writes == 0
