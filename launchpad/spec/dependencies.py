@@ -105,10 +105,12 @@ def describe(cycle: list[str]) -> str:
 
 
 def reconciled(doc: Mapping[str, Any]) -> bool:
-    """Whether a task file (as parsed) describes an object the reconciler manages."""
-    workflow = doc.get("workflow") or {}
-    scheduled = doc.get("runner") == "ScheduledWorkflowRunner" and bool(workflow.get("scheduler_id"))
-    return not doc.get("template") and (scheduled or bool(doc.get("deploy_on_server_start")))
+    """Whether the reconciler manages the task these fields describe: a parsed task file, or the
+    fields a TaskSpec validator has seen so far (a ScheduledWorkflowRunner without its
+    scheduler_id is refused by the spec itself)."""
+    if doc.get("template"):
+        return False
+    return doc.get("runner") == "ScheduledWorkflowRunner" or bool(doc.get("deploy_on_server_start"))
 
 
 def check_files(tasks: Mapping[str, tuple[str, Mapping[str, Any]]]) -> list[SpecError]:

@@ -11,6 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from launchpad.render import PROTECTED_ROOT_KEYS
 from launchpad.spec.activity import RetryPolicySpec, WorkflowKwargs
 from launchpad.spec.base import EnumName, StrictModel, empty_dict, empty_list
+from launchpad.spec.dependencies import reconciled
 from launchpad.spec.policy import IgnorablePath, SyncPolicy
 from launchpad.spec.schedule import ScheduleOptions
 from launchpad.types import Duration
@@ -165,7 +166,7 @@ class TaskSpec(StrictModel):
     @field_validator("sync", "depends_on")
     @classmethod
     def _only_reconciled(cls, value: Any, info: ValidationInfo) -> Any:
-        if value and value != SyncPolicy() and not _reconciled(info.data):
+        if value and value != SyncPolicy() and not reconciled(info.data):
             raise ValueError(
                 "applies to reconciled tasks only (runner ScheduledWorkflowRunner, or deploy_on_server_start: true)"
             )
@@ -208,10 +209,3 @@ class TaskSpec(StrictModel):
     @property
     def is_scheduled(self) -> bool:
         return self.workflow.scheduler_id is not None and self.runner == "ScheduledWorkflowRunner"
-
-
-def _reconciled(data: dict[str, Any]) -> bool:
-    """Whether the reconciler manages the task the (partly validated) fields describe."""
-    if data.get("template"):
-        return False
-    return data.get("runner") == "ScheduledWorkflowRunner" or bool(data.get("deploy_on_server_start"))
