@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from functions.serving import server_options
 from launchpad.cli import ConfigOption, LogFormatOption, config_or_exit, console, err_console, exit_now, logging_for
-from launchpad.config import Config
 from launchpad.errors import LaunchpadError
 from launchpad.observability.logs import LogFormat
+
+if TYPE_CHECKING:
+    from launchpad.config import Config
 
 log = logging.getLogger("launchpad")
 
@@ -55,6 +56,7 @@ def api(
     import uvicorn
 
     from functions.app import create_app
+    from functions.serving import server_options
 
     logging_for(log_format, server=True)
     cfg = config_or_exit(config)

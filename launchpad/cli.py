@@ -2,7 +2,9 @@
 
 Commands that need git or the HTTP stack live in the `reconciler` and `functions`
 packages and join this app through the `launchpad.commands` entry points, so the
-core never imports them.
+core never imports them. A command imports what it needs when it runs: the configuration
+and spec models, the Temporal SDK and the reconciler take most of a second to import, which
+`launchpad --help`, `setup` and `schema` never need (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from launchpad.config import Config, load_config
 from launchpad.errors import SpecError, SpecErrors
 from launchpad.observability.logs import LogFormat, chosen_format, setup_logging
-from launchpad.registry import Registry
-from launchpad.spec.catalog import load_catalog
+
+if TYPE_CHECKING:
+    from launchpad.config import Config
+    from launchpad.registry import Registry
 
 app = typer.Typer(help="Declarative, GitOps front end for Temporal.", no_args_is_help=True)
 console = Console()
@@ -56,6 +59,8 @@ def main(log_format: LogFormatOption = None) -> None:
 
 
 def config_or_exit(path: Path | None) -> Config:
+    from launchpad.config import load_config
+
     try:
         return load_config(path)
     except SpecErrors as exc:
@@ -103,6 +108,8 @@ def validate(
 
 def registry_for(cfg: Config) -> Registry:
     """Built-in components plus the user's code; import failures are printed, not fatal."""
+    from launchpad.registry import Registry
+
     registry = Registry.builtin()
     registry.load_paths([cfg.path(p) for p in cfg.code_paths], [cfg.path(p) for p in cfg.code_skips])
     for file, error in registry.module_errors.items():
@@ -114,6 +121,7 @@ def validate_or_exit(cfg: Config, paths: list[Path] | None = None, output: Error
     """Every file, its components and the dependencies between tasks; the errors with their
     line and column, as text (stderr), GitHub annotations or JSON (stdout)."""
     from launchpad.error_report import as_json, github, locate_files
+    from launchpad.spec.catalog import load_catalog
     from launchpad.spec.dependencies import check_files
 
     roots = paths or [cfg.path(cfg.tasks_dir), cfg.path(cfg.workers_dir)]

@@ -1,4 +1,8 @@
-"""Reconciler commands: plan, reconcile, status, history, deploy, worker, hooks."""
+"""Reconciler commands: plan, reconcile, status, history, deploy, worker, hooks.
+
+Each command imports the reconciler when it runs: registering these commands must not cost
+every other command (`launchpad setup`, `--help`) the import of git, Temporal and the plan.
+"""
 
 from __future__ import annotations
 
@@ -30,24 +34,18 @@ from launchpad.cli import (
     print_errors,
     registry_for,
 )
-from launchpad.config import Config
 from launchpad.errors import LaunchpadError, SpecErrors
 from launchpad.observability.logs import LogFormat
-from launchpad.observability.signals import Signals
-from launchpad.spec.catalog import load_catalog
 from launchpad.state import FileError, Kind, RunStatus, open_store
-from launchpad.state.sqlite import SqliteStateStore
-from reconciler import overrides
-from reconciler.checkout import CheckoutSource
-from reconciler.deploy import deploy_task
-from reconciler.markdown import render as render_markdown
-from reconciler.plan import Action, Plan
-from reconciler.preview import Preview, preview
-from reconciler.status import status_report
-from reconciler.sync import Reconciler, Scope, SyncResult, lease_key, scoped_store
 
 if TYPE_CHECKING:
+    from launchpad.config import Config
+    from launchpad.observability.signals import Signals
     from launchpad.temporal.workers import WorkerSet
+    from reconciler.checkout import CheckoutSource
+    from reconciler.plan import Plan
+    from reconciler.preview import Preview
+    from reconciler.sync import Reconciler, Scope, SyncResult
 
 STYLE = {"Synced": "green", "OutOfSync": "yellow", "Degraded": "red", "Missing": "red", "Suspended": "blue"}
 
@@ -58,6 +56,8 @@ ScopeOption = Annotated[
 
 
 def scope_or_exit(cfg: Config, scope: str | None) -> Scope | None:
+    from reconciler.sync import Scope
+
     try:
         return Scope.named(cfg, scope) if scope else None
     except LaunchpadError as exc:
@@ -66,12 +66,15 @@ def scope_or_exit(cfg: Config, scope: str | None) -> Scope | None:
 
 
 def reconciler_for(cfg: Config, scope: str | None = None) -> Reconciler:
+    from reconciler.sync import Reconciler
+
     return Reconciler(cfg.resolve_secrets(), open_store(cfg), scope=scope_or_exit(cfg, scope))
 
 
 def signalled(cfg: Config, scope: str | None = None) -> tuple[Reconciler, Signals]:
     """A reconciler whose syncs and deploys log and notify (metrics are for processes that
     serve them: `launchpad api`, `start`, `dev`)."""
+    from launchpad.observability.signals import Signals
     from reconciler.observer import attach
 
     reconciler = reconciler_for(cfg, scope)
@@ -118,6 +121,8 @@ def print_file_errors(errors: list[FileError]) -> None:
 
 
 def print_plan(plan: Plan) -> None:
+    from reconciler.plan import Action
+
     title = f"plan at {plan.revision[:12]}" + ("" if plan.complete else " (changed files only)")
     table = Table("kind", "name", "action", "reason", title=title)
     for item in plan.items:
@@ -155,6 +160,10 @@ def plan(
     ] = PlanFormat.text,
 ) -> None:
     """Show what a sync would do, and why (a dry run); with --ref, what merging a revision would do."""
+    from reconciler.markdown import render as render_markdown
+    from reconciler.preview import preview
+    from reconciler.sync import Reconciler
+
     cfg = config_or_exit(config)
     chosen = PlanFormat.json if as_json else output
     if ref is None:
@@ -181,6 +190,8 @@ def plan(
 
 
 async def _checkout(cfg: Config) -> CheckoutSource:
+    from reconciler.checkout import CheckoutSource
+
     return await asyncio.to_thread(CheckoutSource.here, cfg.repository.branch)
 
 
@@ -211,11 +222,15 @@ def suspend(
     scope: ScopeOption = None,
 ) -> None:
     """Emergency stop without a commit: syncs leave this object alone until `launchpad resume NAME`."""
+    from reconciler import overrides
+
     console.print(escape(run(overrides.suspend(reconciler_for(config_or_exit(config), scope), name, reason))))
 
 
 def resume(name: str, config: ConfigOption = None, scope: ScopeOption = None) -> None:
     """Lift `launchpad suspend NAME` and sync at once: the object is rewritten from its file."""
+    from reconciler import overrides
+
     result = run(overrides.resume(reconciler_for(config_or_exit(config), scope), name))
     print_sync(result)
     code = exit_code(result)
@@ -294,6 +309,9 @@ def status(
 ) -> None:
     """Per object: Synced / OutOfSync / Degraded / Missing, with the reason and the revision; the
     last sync, the broken files and when Temporal was last compared in full."""
+    from reconciler.status import status_report
+    from reconciler.sync import lease_key, scoped_store
+
     cfg = config_or_exit(config)
     chosen = scope_or_exit(cfg, scope)
     report = status_report(scoped_store(open_store(cfg), chosen), lease_key(chosen))
@@ -356,6 +374,8 @@ def deploy(
     arg: Annotated[list[str] | None, typer.Option("--arg", help="template argument key=value (YAML value)")] = None,
 ) -> None:
     """Deploy one task now, at a revision, with overwrite and template arguments."""
+    from reconciler.deploy import deploy_task
+
     reconciler, signals = signalled(config_or_exit(config))
     overwrite = _assignments(set_, "--set")
     # whoever runs this holds the configuration and reaches Temporal directly: a super user
@@ -423,6 +443,8 @@ def worker(
 
     The worker files on disk, or with --follow those of the repository's branch, kept in step with it.
     """
+    from launchpad.spec.catalog import load_catalog
+
     cfg = config_or_exit(config).resolve_secrets()
     polling = cfg.watcher.polling
     if follow if follow is not None else polling.automatic_refresh:
@@ -456,7 +478,9 @@ def worker(
 async def _follow(cfg: Config, names: list[str], every: float) -> None:
     """A reconciler that manages this process's workers and nothing else (tasks and schedules
     are the reconciler's), with an in-memory state store: what this process runs."""
+    from launchpad.state.sqlite import SqliteStateStore
     from launchpad.temporal.workers import WorkerSet
+    from reconciler.sync import Reconciler, Scope
 
     reconciler = Reconciler(cfg, SqliteStateStore(), scope=Scope(frozenset({Kind.WORKER}), frozenset(names)))
     reconciler.workers = WorkerSet(reconciler.connections, reconciler.registry)

@@ -9,10 +9,7 @@ import typer
 from rich.markup import escape
 
 from launchpad.cli import ConfigOption, config_or_exit, console, err_console
-from launchpad.notify.events import TEST, Event
-from launchpad.notify.outbox import Outbox
 from launchpad.observability.logs import redact
-from launchpad.observability.metrics import Metrics
 
 notify = typer.Typer(help="Notifications: try a target.", no_args_is_help=True)
 
@@ -24,6 +21,10 @@ def test_target(
 ) -> None:
     """Send a sample message to TARGET (whatever its `events`) and print the receiver's answer;
     exit 1 when it was not delivered."""
+    from launchpad.notify.events import TEST, Event
+    from launchpad.notify.outbox import Outbox
+    from launchpad.observability.metrics import Metrics
+
     cfg = config_or_exit(config).resolve_secrets()
     redact(cfg.secret_values())
     chosen = next((t for t in cfg.notifications if t.name == target), None)
