@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,25 +48,33 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+class Problem(NamedTuple):
+    status: int
+    code: str
+    message: str
+    details: Any = None
 
-    @app.exception_handler(SpecErrors)
-    async def spec_errors(_: Request, exc: SpecErrors) -> JSONResponse:
-        details = [e.as_dict() for e in exc.errors]
+
+def problem(exc: ApiError | LaunchpadError | RPCError) -> Problem:
+    """What an error a route lets through means for the caller: the API answers it as JSON, the
+    dashboard as a page or beside its form."""
+    if isinstance(exc, ApiError):
+        return Problem(exc.status, exc.code, exc.message, exc.details)
+    if isinstance(exc, SpecErrors):
         message = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
-        return error_response(422, "invalid_spec", message, details)
+        return Problem(422, "invalid_spec", message, [e.as_dict() for e in exc.errors])
+    if isinstance(exc, LaunchpadError):
+        return Problem(STATUS.get(exc.kind, 400), exc.code, str(exc), exc.details())
+    status, code = RPC_STATUS.get(exc.status, (502, "temporal_error"))
+    return Problem(status, code, exc.message)
 
-    @app.exception_handler(LaunchpadError)
-    async def launchpad_error(_: Request, exc: LaunchpadError) -> JSONResponse:
-        return error_response(STATUS.get(exc.kind, 400), exc.code, str(exc), exc.details())
 
-    @app.exception_handler(RPCError)
-    async def rpc_error(_: Request, exc: RPCError) -> JSONResponse:
-        status, code = RPC_STATUS.get(exc.status, (502, "temporal_error"))
-        return error_response(status, code, exc.message)
+def install(app: FastAPI) -> None:
+    async def answer(_: Request, exc: ApiError | LaunchpadError | RPCError) -> JSONResponse:
+        return error_response(*problem(exc))
+
+    for kind in (ApiError, LaunchpadError, RPCError):
+        app.exception_handler(kind)(answer)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

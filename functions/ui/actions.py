@@ -12,12 +12,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from functions.errors import ApiError
+from functions.errors import ApiError, problem
 from functions.login import login
 from functions.routes.sync import start_sync
 from functions.ui.pages import safe_next
 from functions.ui.render import page
-from functions.ui.route import PageRoute, SuperUserForm, UserForm, problem
+from functions.ui.route import PageRoute, SuperUserForm, UserForm
 from functions.ui.session import clear_session, set_session
 from launchpad.errors import LaunchpadError
 
@@ -99,7 +99,7 @@ async def deploy(request: Request, posted: UserForm, name: TaskName) -> Response
             super_user=who.who.allows("super user"),
         )
     except LaunchpadError as exc:
-        status, _, message = problem(exc)
+        status, _, message, _ = problem(exc)
         view = await task_view(who.svc, name, typed)
         return page(request, who, "task.html", status, view=view, error=f"Deploy refused: {message}")
     return done(_page_of(name), "deployed", action=result.action, workflow=result.workflow_id, run=result.run_id)

@@ -15,26 +15,14 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 from temporalio.service import RPCError
 
-from functions.errors import RPC_STATUS, STATUS, ApiError
+from functions.errors import ApiError, problem
 from functions.ui.render import page
 from functions.ui.session import CSRF_FIELD, LoginRequired, Viewer, viewer
-from launchpad.errors import LaunchpadError, SpecErrors
+from launchpad.errors import LaunchpadError
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
     return page(request, None, "error.html", status, status=status, code=code, message=message)
-
-
-def problem(exc: ApiError | LaunchpadError | RPCError) -> tuple[int, str, str]:
-    """(status, code, message) of an error, as the API would answer it."""
-    if isinstance(exc, ApiError):
-        return exc.status, exc.code, exc.message
-    if isinstance(exc, SpecErrors):
-        return 422, "invalid_spec", "; ".join(f"{e.file}: {e.path}: {e.message}" for e in exc.errors)
-    if isinstance(exc, LaunchpadError):
-        return STATUS.get(exc.kind, 400), exc.code, str(exc)
-    status, code = RPC_STATUS.get(exc.status, (502, "temporal_error"))
-    return status, code, exc.message
 
 
 class PageRoute(APIRoute):
@@ -52,7 +40,8 @@ class PageRoute(APIRoute):
                     target = "/ui"
                 return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
             except (ApiError, LaunchpadError, RPCError) as exc:
-                return error_page(request, *problem(exc))
+                status, code, message, _ = problem(exc)
+                return error_page(request, status, code, message)
             except RequestValidationError:  # a hand-made URL or form: a page says so, not JSON
                 return error_page(request, 422, "validation_error", "the request is invalid")
 
