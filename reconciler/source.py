@@ -308,12 +308,7 @@ class GitSource:
         listing = self._listings.get(key)
         if listing is None:
             out = self._read_git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{commit}}")
-            listing = {}
-            for entry in out.split("\0"):
-                meta, _, path = entry.partition("\t")
-                parts = meta.split()
-                if len(parts) == 3 and parts[1] == "blob" and under(path, folders):
-                    listing[path] = parts[2]
+            listing = {path: blob for path, blob in _blobs_listed(out).items() if under(path, folders)}
             if len(self._listings) > 64:
                 self._listings.clear()
             self._listings[key] = listing
@@ -449,14 +444,7 @@ class GitSource:
         whatever the size of the tree)."""
         if not paths:
             return {}
-        out = self._read_git("ls-tree", "-z", "--full-tree", revision, "--", *paths)
-        found = {}
-        for entry in out.split("\0"):
-            meta, _, path = entry.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == "blob":
-                found[path] = parts[2]
-        return found
+        return _blobs_listed(self._read_git("ls-tree", "-z", "--full-tree", revision, "--", *paths))
 
     def message(self, revision: str) -> str:
         """A commit's message."""
@@ -469,3 +457,14 @@ class GitSource:
         except GitFailed:
             return False
         return True
+
+
+def _blobs_listed(out: str) -> dict[str, str]:
+    """path → blob sha of the files in `git ls-tree -z` output (folders and submodules left out)."""
+    found = {}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            found[path] = parts[2]
+    return found
