@@ -475,12 +475,18 @@ class Config(StrictModel):
             raise ValueError(f"notification target names must be unique: {names}")
         return self
 
+    def _secret_fields(self) -> list[tuple[object, str]]:
+        """(holder, attribute) of every secret that may be a reference to resolve (`ssm:…`)."""
+        holders: list[tuple[object, str]] = [(self.webhook, "secret"), (self.metrics, "bearer_token")]
+        holders += [(holder, "secret") for holder in (self.sanic.app if self.sanic else None, self.app) if holder]
+        holders += [(server, "api_key") for server in self.temporalio.servers]
+        holders += [(target, name) for target in self.notifications for name in ("url", "secret")]
+        return holders
+
     def secret_values(self) -> list[str]:
         """Every secret the configuration holds, as plain values (so that logs can mask them)."""
-        secrets: list[SecretStr | None] = [self.secret, self.webhook.secret, self.metrics.bearer_token]
-        secrets += [server.api_key for server in self.temporalio.servers]
+        secrets: list[SecretStr | None] = [getattr(holder, name) for holder, name in self._secret_fields()]
         secrets += [user.password for user in self.authenticator.base_users] if self.authenticator else []
-        secrets += [value for target in self.notifications for value in (target.url, target.secret)]
         values = [secret.get_secret_value() for secret in secrets if secret is not None]
         for server in self.temporalio.servers:  # a proxy's password, inside its URL
             target = server.proxy_target
@@ -505,12 +511,7 @@ class Config(StrictModel):
             from launchpad.secrets import resolve as resolve_reference
 
             resolve = resolve_reference
-        holders: list[tuple[object, str]] = [(self.webhook, "secret")]
-        holders += [(holder, "secret") for holder in (self.sanic.app if self.sanic else None, self.app) if holder]
-        holders += [(server, "api_key") for server in self.temporalio.servers]
-        holders += [(self.metrics, "bearer_token")]
-        holders += [(target, name) for target in self.notifications for name in ("url", "secret")]
-        for holder, name in holders:
+        for holder, name in self._secret_fields():
             value = getattr(holder, name)
             if value is not None:
                 setattr(holder, name, SecretStr(resolve(value.get_secret_value())))
