@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -29,13 +29,10 @@ from launchpad.temporal.memo import owner
 from launchpad.temporal.runners import AlreadyRunning, NotManaged, ScheduledWorkflowRunner, runner_for
 from launchpad.temporal.schedules import build_spec, fingerprint
 from reconciler.live import Target, describe_schedule
-from reconciler.plan import MANAGED_IN_TEMPORAL, WRITES, Action, Plan, PlanItem
+from reconciler.plan import CREATES, MANAGED_IN_TEMPORAL, WRITES, Action, Plan, PlanItem
 
 if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
     from launchpad.temporal.workers import WorkerSet
-
-T = TypeVar("T")
-CREATES = (Action.CREATE, Action.START)
 
 
 class LeaseLost(LaunchpadError):
@@ -197,7 +194,7 @@ class Applier:
     async def _wait(self, item: PlanItem, why: str, revision: str, result: ApplyResult) -> None:
         """Leave the object as it is, say which dependency it waits for, and try it next sync."""
         result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, why))
-        item.status = SyncStatus.MISSING if item.action in CREATES else SyncStatus.OUT_OF_SYNC
+        item.wait(why)
         record = _held(item, revision, why)
         result.retry.add(record.path)
         if item.applied is None or not _same(item.applied, record):
@@ -205,9 +202,8 @@ class Applier:
 
     async def _failed(self, item: PlanItem, revision: str, message: str, result: ApplyResult) -> None:
         """Record the failure, on the object's record or a new one, so the next sync retries it."""
-        source = item.desired or item.applied
-        if source is not None and source.path:
-            result.retry.add(source.path)
+        if item.path:
+            result.retry.add(item.path)
         if item.applied is not None and item.applied.path:
             await self.recorder.put(
                 dataclasses.replace(item.applied, status=SyncStatus.DEGRADED, reason=message, error=message)
@@ -245,10 +241,10 @@ class Applier:
             wrote, message = await self._worker(item)
             return wrote, message, None
         if item.action == Action.DELETE:
-            applied = _need(item.applied)
+            applied = item.recorded
             wrote = await self._delete_schedule(_target(item), applied.temporal_id or "", applied.name)
             return wrote, "deleted" if wrote else "already gone", None
-        desired = _need(item.desired)
+        desired = item.wanted
         spec = await asyncio.to_thread(desired.load)  # an unchanged file is read from git on demand
         assert isinstance(spec, TaskSpec)
         if item.action == Action.RESTART:
@@ -302,7 +298,7 @@ class Applier:
         if item.action == Action.STOP:
             await self.workers.stop(item.name)
             return False, "stopped"
-        spec = await asyncio.to_thread(_need(item.desired).load)
+        spec = await asyncio.to_thread(item.wanted.load)
         assert isinstance(spec, WorkerSpec)
         await self.workers.reload(item.name, spec)
         return False, "reloaded" if item.action == Action.RELOAD else "started"
@@ -310,7 +306,7 @@ class Applier:
     def _record(
         self, item: PlanItem, revision: str, wrote: bool, written: str | None, errors_by_file: dict[str, FileError]
     ) -> AppliedObject:
-        desired = _need(item.desired)
+        desired = item.wanted
         prev = item.applied
         if item.status == SyncStatus.SUSPENDED:
             return _held(item, revision, item.reason)
@@ -349,7 +345,7 @@ def _held(item: PlanItem, revision: str, reason: str) -> AppliedObject:
     """The record of an object this sync leaves as it is (suspended, or waiting): the version that
     runs stays recorded, so a later sync still sees what differs; an object never applied gets a
     record without a version (`AppliedObject.applied` is false), which every sync plans anew."""
-    desired = _need(item.desired)
+    desired = item.wanted
     prev = item.applied
     if prev is not None and prev.applied:
         return dataclasses.replace(
@@ -417,11 +413,6 @@ def _same(a: AppliedObject, b: AppliedObject) -> bool:
 def _target(item: PlanItem) -> Target:
     assert item.target is not None
     return item.target
-
-
-def _need(value: T | None) -> T:
-    assert value is not None
-    return value
 
 
 def _message(exc: BaseException) -> str:

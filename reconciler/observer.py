@@ -136,9 +136,9 @@ def assess(result: SyncResult) -> Assessment:
         if item.action in GONE and outcome.ok:
             out.gone.add(subject)
         elif not outcome.ok:
-            source = item.desired or item.applied
-            path = source.path if source and source.path else None
-            out.broken[subject] = Notice("degraded", outcome.message, result.revision, str(item.kind), item.name, path)
+            out.broken[subject] = Notice(
+                "degraded", outcome.message, result.revision, str(item.kind), item.name, item.path
+            )
     return out
 
 
@@ -332,14 +332,13 @@ class SyncObserver:
         )
 
     def _done_event(self, kind: str, item: PlanItem, result: SyncResult, commit: str | None) -> Event:
-        source = item.desired or item.applied
         return Event(
             kind,
             f"{item.kind}:{item.name}",
             scrub(item.reason),
             object_kind=str(item.kind),
             name=item.name,
-            file=source.path if source and source.path else None,
+            file=item.path,
             revision=result.revision,
             commit_message=commit,
             sync_id=result.id or None,

@@ -54,6 +54,33 @@ class PlanItem:
         source = self.desired or self.applied
         return source.temporal_id if source else None
 
+    def wait(self, why: str) -> None:
+        """Hold the item back for this sync (a dependency is not there): a write it would make
+        waits, and its object stays Missing (not created yet) or OutOfSync."""
+        self.waiting = why
+        if self.action in WRITES:
+            self.status = SyncStatus.MISSING if self.action in CREATES else SyncStatus.OUT_OF_SYNC
+
+    @property
+    def path(self) -> str | None:
+        """The file the object comes from (its record's, once the file is gone); None if unknown."""
+        source = self.desired or self.applied
+        return source.path if source and source.path else None
+
+    @property
+    def wanted(self) -> DesiredObject:
+        """What the file describes; asked only of the actions that have a file to apply."""
+        if self.desired is None:
+            raise LookupError(f"{self.kind} {self.name}: a {self.action} item has no desired object")
+        return self.desired
+
+    @property
+    def recorded(self) -> AppliedObject:
+        """What the store records; asked only of the actions on a recorded object."""
+        if self.applied is None:
+            raise LookupError(f"{self.kind} {self.name}: a {self.action} item has no record")
+        return self.applied
+
     @property
     def depends_on(self) -> tuple[str, ...]:
         source = self.desired or self.applied
@@ -100,6 +127,7 @@ class Plan:
 Resolver = Callable[[str | None, str | None], Target]
 MANAGED_IN_TEMPORAL = (Kind.SCHEDULE, Kind.TASK)
 WRITES = (Action.CREATE, Action.UPDATE, Action.START, Action.RESTART)  # what waits for dependencies
+CREATES = (Action.CREATE, Action.START)  # what makes an object that is not there yet
 OVERRIDDEN = "suspended by `launchpad suspend` (not in git)"
 
 
@@ -348,19 +376,17 @@ def _dependencies(plan: Plan, desired: DesiredState, records: Collection[Applied
     for cycle in cycles(graph):
         for name in cycle:
             if name in items:
-                path = _need_desired(items[name]).path
+                path = items[name].wanted.path
                 plan.errors.append(FileError(path, "depends_on", describe(cycle), plan.revision))
-                items[name].waiting = describe(cycle)
+                items[name].wait(describe(cycle))
     depth = levels(graph)
     for _, item in sorted(items.items(), key=lambda pair: (depth.get(pair[0], len(graph)), pair[0])):
         if item.waiting is None and item.action in WRITES:
             for dep in item.depends_on:
                 why = "its file was deleted" if dep in gone else _unready(dep, items, known, broken)
                 if why:
-                    item.waiting = f"waiting for {dep!r}: {why}"
+                    item.wait(f"waiting for {dep!r}: {why}")
                     break
-        if item.waiting is not None and item.action in WRITES:
-            item.status = SyncStatus.MISSING if item.action in (Action.CREATE, Action.START) else SyncStatus.OUT_OF_SYNC
 
 
 def _unready(
@@ -373,7 +399,7 @@ def _unready(
             return f"it waits itself ({item.waiting})"
         if item.blocked:
             return f"Degraded: {item.blocked}"
-        if _need_desired(item).last_good:
+        if item.wanted.last_good:
             return "Degraded: its file is broken (its last good version runs)"
         if item.status == SyncStatus.MISSING:
             return f"Missing: {item.reason}"
@@ -387,11 +413,6 @@ def _unready(
 
 
 WAITED_ON = (SyncStatus.DEGRADED, SyncStatus.MISSING)
-
-
-def _need_desired(item: PlanItem) -> DesiredObject:
-    assert item.desired is not None
-    return item.desired
 
 
 def _guard_empty(
