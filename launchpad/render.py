@@ -14,6 +14,7 @@ value can never inject structure or change another field:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import re
@@ -106,6 +107,22 @@ def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
     if errors:
         raise SpecErrors(errors)
     return result
+
+
+def template_variables(doc: Any) -> list[str]:
+    """The names a template's strings use, in the order they first appear."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    names: dict[str, None] = {}
+
+    def collect(text: str, _: Path) -> str:
+        if is_templated(text):
+            with contextlib.suppress(TemplateSyntaxError):  # reported when the template is rendered
+                names.update(dict.fromkeys(sorted(meta.find_undeclared_variables(_sandbox().parse(text)))))
+        return text
+
+    map_strings(doc, collect)
+    return list(names)
 
 
 def _jinja_message(exc: Any) -> str:

@@ -4,15 +4,14 @@ Values are YAML, as with `launchpad deploy --set/--arg` (`40` is a number, `[1, 
 `"40"` a string); an empty field is left out, so a template's defaults apply.
 """
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from launchpad.errors import SpecError, SpecErrors
-from launchpad.render import PROTECTED_ROOT_KEYS, Path, is_templated, map_strings
+from launchpad.errors import SpecError, SpecErrors, format_path
+from launchpad.render import PROTECTED_ROOT_KEYS, Path, template_variables
 
 OVERWRITE_ROWS = 3
 
@@ -27,10 +26,6 @@ class DeployForm:
     overwrites: list[tuple[str, str]] = field(default_factory=lambda: [("", "")] * OVERWRITE_ROWS)
 
 
-def dotted(path: Path) -> str:
-    return ".".join(str(p) for p in path)
-
-
 def leaf_paths(doc: Any, path: Path = ()) -> list[str]:
     """Every value's dotted path, except the keys an overwrite may not change."""
     if isinstance(doc, dict):
@@ -42,25 +37,7 @@ def leaf_paths(doc: Any, path: Path = ()) -> list[str]:
         ]
     if isinstance(doc, list) and doc:
         return [p for i, value in enumerate(doc) for p in leaf_paths(value, (*path, i))]
-    return [dotted(path)] if path else []
-
-
-def template_variables(doc: Any) -> list[str]:
-    """The names a template's strings use, in the order they first appear."""
-    from jinja2 import TemplateSyntaxError, meta
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment()
-    names: dict[str, None] = {}
-
-    def collect(text: str, _: Path) -> str:
-        if is_templated(text):
-            with contextlib.suppress(TemplateSyntaxError):  # reported when the template is rendered
-                names.update(dict.fromkeys(sorted(meta.find_undeclared_variables(env.parse(text)))))
-        return text
-
-    map_strings(doc, collect)
-    return list(names)
+    return [format_path(path)] if path else []
 
 
 def form_for(doc: Mapping[str, Any], template: bool, overwritable: bool) -> DeployForm:
