@@ -42,7 +42,7 @@ from launchpad.observability.metrics import (
     trigger_label,
 )
 from launchpad.observability.signals import Signals
-from launchpad.state.records import Kind, Outcome, RunStatus, SyncStatus
+from launchpad.state.records import Kind, RunStatus, SyncStatus
 from launchpad.state.store import StateStore, call
 from reconciler.desired import stem
 from reconciler.plan import Action, PlanItem
@@ -93,14 +93,6 @@ class Assessment:
         return subject in self.covered or (self.files_known and subject.startswith("file:"))
 
 
-def _outcomes(result: SyncResult) -> dict[tuple[str, str, str], Outcome]:
-    return {(str(o.kind), o.name, o.action): o for o in result.outcomes}
-
-
-def _outcome(outcomes: dict[tuple[str, str, str], Outcome], item: PlanItem) -> Outcome | None:
-    return outcomes.get((str(item.kind), item.name, str(item.action)))
-
-
 def whole_failure(result: SyncResult) -> bool:
     """The sync as a whole failed (repository or Temporal unreachable, lease lost, refused), as
     opposed to some objects failing to apply."""
@@ -123,12 +115,8 @@ def assess(result: SyncResult) -> Assessment:
                 "degraded", error.message, error.revision, file=error.file, key_path=error.path, name=stem(error.file)
             ),
         )
-    if result.plan is None:
-        return out
-    outcomes = _outcomes(result)
-    for item in result.plan.items:
-        outcome = _outcome(outcomes, item)
-        if item.orphan or outcome is None:
+    for item, outcome in result.applied:
+        if item.orphan:
             continue
         subject = f"{item.kind}:{item.name}"
         out.covered.add(subject)
@@ -205,13 +193,9 @@ class SyncObserver:
     @staticmethod
     def _done(result: SyncResult) -> list[tuple[str, PlanItem]]:
         """The heals and prunes the sync made (written, and succeeded)."""
-        if result.plan is None:
-            return []
-        outcomes = _outcomes(result)
         done = []
-        for item in result.plan.items:
-            outcome = _outcome(outcomes, item)
-            if outcome is None or not (outcome.ok and outcome.wrote):
+        for item, outcome in result.applied:
+            if not (outcome.ok and outcome.wrote):
                 continue
             if item.drift and item.action != Action.NOOP:
                 done.append(("drift_healed", item))
@@ -220,12 +204,8 @@ class SyncObserver:
         return done
 
     def _log(self, result: SyncResult) -> None:
-        if result.plan is None:
-            return
-        outcomes = _outcomes(result)
-        for item in result.plan.items:
-            outcome = _outcome(outcomes, item)
-            if outcome is None or (outcome.action == Action.NOOP and outcome.ok):
+        for item, outcome in result.applied:
+            if outcome.action == Action.NOOP and outcome.ok:
                 continue
             fields = {
                 "kind": str(item.kind),
@@ -239,7 +219,7 @@ class SyncObserver:
             log.log(
                 level, "%s %s: %s %s", item.kind, item.name, outcome.action, outcome.message, extra={"fields": fields}
             )
-        for error in result.plan.errors:
+        for error in result.plan.errors if result.plan else []:
             where = {"file": error.file, "key_path": error.path, "line": error.line}
             log.warning("%s: %s: %s", error.file, error.path, error.message, extra={"fields": where})
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -38,7 +39,7 @@ from reconciler.apply import Applier, Recorder
 from reconciler.desired import DesiredObject, DesiredState, code_hash, load_desired, stem
 from reconciler.lease import Lease, acquire
 from reconciler.live import Key, Live, LiveSchedule, Target, list_schedules, look, scan
-from reconciler.plan import MANAGED_IN_TEMPORAL, Action, Plan, make_plan
+from reconciler.plan import MANAGED_IN_TEMPORAL, Action, Plan, PlanItem, make_plan
 from reconciler.source import GitSource, under
 
 if TYPE_CHECKING:  # the worker machinery is heavy; the API never needs it
@@ -119,6 +120,16 @@ class SyncResult:
     follow_ups: list[SyncResult] = field(default_factory=list)  # run under the same lease right after
     trigger: str = ""  # set for observers, with the start time
     started_at: datetime | None = None
+
+    @functools.cached_property
+    def applied(self) -> list[tuple[PlanItem, Outcome]]:
+        """Each plan item with what applying it did; the items the sync did not reach are left
+        out. Read by the observers once the sync is over (metrics, logs, notifications)."""
+        if self.plan is None:
+            return []
+        by_key = {(str(o.kind), o.name, o.action): o for o in self.outcomes}
+        paired = ((item, by_key.get((str(item.kind), item.name, str(item.action)))) for item in self.plan.items)
+        return [(item, outcome) for item, outcome in paired if outcome is not None]
 
     @property
     def writes(self) -> int:
