@@ -195,6 +195,7 @@ class Reconciler:
         self.workers = workers
         self.instance = f"{config.instance}/{scope.name}" if scope and scope.name else config.instance
         self.lease_key = lease_key(scope)
+        self.scope_name = scope.name if scope else ""
         # called with each finished sync (its plan holds each object's previous record); an
         # observer's failure is logged and never fails the sync
         self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []
@@ -285,7 +286,16 @@ class Reconciler:
             raise
         live = await self._scan(desired, applied, known, await listing)
         settings, suspended = self.config.reconciler, meta.suspended
-        plan = make_plan(desired, applied, live, settings, self.resolve, instance=self.instance, suspended=suspended)
+        plan = make_plan(
+            desired,
+            applied,
+            live,
+            settings,
+            self.resolve,
+            instance=self.instance,
+            suspended=suspended,
+            scope=self.scope_name,
+        )
         return plan, desired
 
     async def _refresh(self, head: str, meta: SyncMeta) -> tuple[Plan, DesiredState]:
@@ -332,6 +342,7 @@ class Reconciler:
             managed=managed,
             others=others,
             suspended=meta.suspended,
+            scope=self.scope_name,
         )
         return plan, desired
 
