@@ -1,3 +1,3 @@
-from launchpad.cli import app
+from launchpad.cli import main
 
-app(prog_name="launchpad")
+main()

@@ -53,7 +53,7 @@ def logging_for(fmt: LogFormat | None, *, server: bool = False) -> LogFormat:
 
 
 @app.callback()
-def main(log_format: LogFormatOption = None) -> None:
+def options(log_format: LogFormatOption = None) -> None:
     """Declarative, GitOps front end for Temporal."""
     logging_for(log_format)
 
@@ -71,7 +71,9 @@ def config_or_exit(path: Path | None) -> Config:
 def exit_now(code: int = 0) -> None:
     """Leave once everything is stopped, without interpreter finalization: the Temporal SDK's
     native threads can call into Python while it finalizes and abort the process (seen in CI as
-    `PyGILState_Release ... finalizing`), turning a clean shutdown into a crash."""
+    `PyGILState_Release ... finalizing`, exit -6), turning a clean shutdown into a crash
+    (https://github.com/temporalio/sdk-python/issues/300, open; the SDK offers no way to stop
+    its threads)."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -222,3 +224,22 @@ def _load_plugins() -> None:
 
 _notify_commands()
 _load_plugins()
+
+
+def main() -> None:
+    """The `launchpad` command: the app, then `exit_now` with its exit code. Every command that
+    talked to Temporal (a deploy, a sync) could otherwise abort after it succeeded."""
+    try:
+        app(prog_name="launchpad")
+        code = 0
+    except SystemExit as done:
+        code = _exit_code(done.code)
+    exit_now(code)
+
+
+def _exit_code(code: object) -> int:
+    """What `sys.exit(code)` would have made of it: None is 0, a message is printed and is 1."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.helpers import run_launchpad, write
@@ -74,3 +75,17 @@ def test_the_reference_is_generated_from_the_schemas() -> None:
     assert (ROOT / "docs/reference.md").read_text() == reference(), (
         "run: launchpad schema --reference docs/reference.md"
     )
+
+
+def test_the_command_leaves_without_interpreter_finalization() -> None:
+    """After a command, the process exits at once (exit code kept, output flushed): the Temporal
+    SDK's native threads can abort a finalizing interpreter, which made a `launchpad deploy` that
+    had succeeded exit -6 in CI (temporalio/sdk-python#300)."""
+    script = (
+        "import atexit, sys; atexit.register(lambda: print('finalized')); "
+        "sys.argv = ['launchpad', 'validate', 'no-such-folder']; "
+        "from launchpad.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "finalized" not in done.stdout and "error" in done.stderr
