@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -369,10 +368,9 @@ def attach(reconciler: Reconciler, signals: Signals) -> SyncObserver:
 async def measure_state(store: StateStore, metrics: Metrics, scope: str = LEASE) -> None:
     """Set the gauges of the managed set from the state store (what every process shares):
     objects by kind and status, and the broken files at the synced revision."""
-    objects = await call(store, store.objects)
+    counts = await asyncio.to_thread(store.tally_objects)  # a scan of the records: never on the event loop
     meta = await call(store, store.meta, scope)
-    counts = Counter((str(o.kind), str(o.status)) for o in objects)
     for kind in Kind:
         for status in SyncStatus:
-            metrics.add(OBJECTS, str(kind), str(status), value=counts[(str(kind), str(status))])
+            metrics.add(OBJECTS, str(kind), str(status), value=counts.get((str(kind), str(status)), 0))
     metrics.add(FILE_ERRORS, value=len(meta.errors))

@@ -130,7 +130,7 @@ def test_objects_round_trip(backend: Backend, store: StateStore) -> None:
     assert [(o.kind, o.name) for o in other.objects()] == [("schedule", "c"), ("task", "b"), ("worker", "w")]
 
 
-def test_objects_by_name_in_one_read_and_counted_by_kind(store: StateStore) -> None:
+def test_objects_by_name_in_one_read_and_counted_by_kind_and_status(store: StateStore) -> None:
     store.put_objects(
         [applied("schedule", f"s{i:03d}") for i in range(120)] + [applied("task", "s007"), applied("worker", "w")]
     )
@@ -144,6 +144,15 @@ def test_objects_by_name_in_one_read_and_counted_by_kind(store: StateStore) -> N
     assert store.objects_named([]) == []
     assert store.count_objects([Kind.SCHEDULE, Kind.TASK]) == 121
     assert store.count_objects([Kind.WORKER]) == 1
+    store.put_objects([applied("schedule", "s001", status=SyncStatus.DEGRADED), applied("task", "t", status="Missing")])
+    assert store.tally_objects() == {
+        ("schedule", "Synced"): 119,
+        ("schedule", "Degraded"): 1,
+        ("task", "Synced"): 1,
+        ("task", "Missing"): 1,
+        ("worker", "Synced"): 1,
+    }
+    assert store.scoped("elsewhere").tally_objects() == {}
 
 
 def test_many_objects_in_one_write(store: StateStore) -> None:

@@ -38,9 +38,11 @@ and the functions need dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query,
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -54,7 +56,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
-from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
+from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
 from launchpad.state.sqlite import DELIVERY_TTL
 from launchpad.state.store import StateStore
 
@@ -191,6 +193,11 @@ class DynamoStateStore(StateStore):
     def objects(self) -> list[AppliedObject]:
         items = query(self._db, self.table, self._objects)
         return sorted((load_object(item["data"]) for item in items), key=attrgetter("key"))
+
+    def tally_objects(self) -> dict[tuple[str, str], int]:
+        items = query(self._db, self.table, self._objects)
+        statuses = ((item["sk"].partition("#")[0], json.loads(item["data"]).get("status")) for item in items)
+        return dict(Counter((kind, status or SyncStatus.SYNCED) for kind, status in statuses))
 
     def objects_named(self, names: Collection[str]) -> list[AppliedObject]:
         keys = [encode({"pk": self._objects, "sk": f"{kind}#{name}"}) for name in sorted(set(names)) for kind in Kind]

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from launchpad.sqlite import add_column, immediate, use_wal
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
-from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord
+from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
 from launchpad.state.store import StateStore
 
 DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
@@ -85,6 +85,11 @@ class SqliteStateStore(StateStore):
     def count_objects(self, kinds: Collection[Kind]) -> int:
         marks = ",".join("?" * len(kinds))
         return int(str(self._run(f"SELECT COUNT(*) FROM {self._objects} WHERE kind IN ({marks})", tuple(kinds))[0][0]))
+
+    def tally_objects(self) -> dict[tuple[str, str], int]:
+        status_of = "COALESCE(json_extract(data, '$.status'), ?)"  # records older than statuses are Synced
+        sql = f"SELECT kind, {status_of}, COUNT(*) FROM {self._objects} GROUP BY 1, 2"
+        return {(str(kind), str(status)): int(str(n)) for kind, status, n in self._run(sql, (str(SyncStatus.SYNCED),))}
 
     def put_objects(self, objs: list[AppliedObject]) -> None:
         now = datetime.now(UTC)

@@ -40,6 +40,11 @@ class StateStore(ABC):
     def count_objects(self, kinds: Collection[Kind]) -> int: ...
 
     @abstractmethod
+    def tally_objects(self) -> dict[tuple[str, str], int]:
+        """How many objects there are of each (kind, status): the gauges `/metrics` serves at
+        every scrape, without building every record."""
+
+    @abstractmethod
     def put_objects(self, objs: list[AppliedObject]) -> None:
         """Write several objects at once (one transaction where the backend has them)."""
 
