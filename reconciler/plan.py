@@ -142,14 +142,12 @@ def make_plan(
     managed: int | None = None,
     others: Collection[AppliedObject] = (),
     suspended: Mapping[str, str] | None = None,
-    scope: str = "",
 ) -> Plan:
     """`applied`: the recorded objects the plan covers (all of them for a drift scan, those of
     the changed files for a refresh). `instance`: this launchpad's name in ownership markers.
     `managed`: how many schedules and tasks the state store holds in all (for the guard;
     defaults to those in `applied`). `others`: records outside the plan that its objects depend
-    on. `suspended`: the `launchpad suspend` overrides (name -> note). `scope`: the name of the
-    reconciler's scope, if it has one (it sees no other scope's tasks to depend on)."""
+    on. `suspended`: the `launchpad suspend` overrides (name -> note)."""
     plan = Plan(desired.revision, errors=list(desired.errors), complete=live.complete)
     overrides = suspended or {}
     by_key = {obj.key: obj for obj in applied}
@@ -179,7 +177,7 @@ def make_plan(
             plan.items.append(_removed(prev, live, target, settings, instance, overrides.get(prev.name)))
     if live.complete:
         plan.items += _orphans(desired, by_key, live, settings, instance)
-    _dependencies(plan, desired, [*applied, *others], scope)
+    _dependencies(plan, desired, [*applied, *others])
     _guard_empty(plan, desired, applied, settings, managed)
     return plan
 
@@ -364,7 +362,7 @@ def _orphans(
     return items
 
 
-def _dependencies(plan: Plan, desired: DesiredState, records: Collection[AppliedObject], scope: str) -> None:
+def _dependencies(plan: Plan, desired: DesiredState, records: Collection[AppliedObject]) -> None:
     """Mark what waits for a dependency (and why), and name cycles as errors of their files."""
     items = {i.name: i for i in plan.items if i.kind in MANAGED_IN_TEMPORAL and i.desired is not None}
     if not any(item.depends_on for item in items.values()):
@@ -385,14 +383,14 @@ def _dependencies(plan: Plan, desired: DesiredState, records: Collection[Applied
     for _, item in sorted(items.items(), key=lambda pair: (depth.get(pair[0], len(graph)), pair[0])):
         if item.waiting is None and item.action in WRITES:
             for dep in item.depends_on:
-                why = "its file was deleted" if dep in gone else _unready(dep, items, known, broken, scope)
+                why = "its file was deleted" if dep in gone else _unready(dep, items, known, broken)
                 if why:
                     item.wait(f"waiting for {dep!r}: {why}")
                     break
 
 
 def _unready(
-    name: str, items: Mapping[str, PlanItem], known: Mapping[str, AppliedObject], broken: Collection[str], scope: str
+    name: str, items: Mapping[str, PlanItem], known: Mapping[str, AppliedObject], broken: Collection[str]
 ) -> str | None:
     """Why the dependency `name` is not there to depend on (None: it is, or will be, applied first)."""
     item = items.get(name)
@@ -411,8 +409,6 @@ def _unready(
         return f"{record.status}: {record.reason}" if record.status in WAITED_ON else None
     if name in broken:
         return "its file is broken"
-    if scope:
-        return f"missing: no reconciled task of that name in scope {scope!r} (depends_on stays within a scope)"
     return "missing: no reconciled task of that name"
 
 

@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -188,6 +188,7 @@ class Reconciler:
         self.config = config
         self.scope = scope
         self.store = scoped_store(store, scope)
+        self._all_scopes = store  # where the other reconcilers' records are (a dependency may be theirs)
         self.connections = connections or Connections(config.temporalio)
         self.source = source or source_for(config)
         self.env = env
@@ -195,7 +196,6 @@ class Reconciler:
         self.workers = workers
         self.instance = f"{config.instance}/{scope.name}" if scope and scope.name else config.instance
         self.lease_key = lease_key(scope)
-        self.scope_name = scope.name if scope else ""
         # called with each finished sync (its plan holds each object's previous record); an
         # observer's failure is logged and never fails the sync
         self.observers: list[Callable[[SyncResult], Awaitable[None]]] = []
@@ -236,6 +236,26 @@ class Reconciler:
         except LaunchpadError:  # a server or namespace the config does not know: the plan reports it
             target = (obj.server or "", obj.namespace or "")
         return self.scope.manages(obj.kind, obj.name, obj.path, target)
+
+    def _elsewhere(self) -> list[StateStore]:
+        """The records of the other reconcilers sharing this state store: the other configured
+        scopes', and the unscoped reconciler's when this one has a scope."""
+        own = self.scope.name if self.scope else ""
+        views = [self._all_scopes] if own else []
+        return views + [self._all_scopes.scoped(s.name) for s in self.config.reconciler.scopes if s.name != own]
+
+    async def _depended_on(self, desired: DesiredState, covered: Collection[AppliedObject]) -> list[AppliedObject]:
+        """The records of the tasks the desired objects depend on that the plan does not cover:
+        this reconciler's, else another scope's (a task of another scope is ready to depend on
+        once that scope's reconciler has synced it). One batched read per store, when needed."""
+        needed = {d for o in desired.objects.values() for d in o.policy.depends_on} - {o.name for o in covered}
+        found: list[AppliedObject] = []
+        for store in [self.store, *self._elsewhere()]:
+            missing = needed - {o.name for o in found if o.kind in MANAGED_IN_TEMPORAL}
+            if not missing:
+                break
+            found += await call(store, store.objects_named, missing)
+        return found
 
     def folders(self) -> list[str]:
         return self.scope.read(self.config) if self.scope else [self.config.tasks_dir, self.config.workers_dir]
@@ -285,16 +305,10 @@ class Reconciler:
             listing.cancel()
             raise
         live = await self._scan(desired, applied, known, await listing)
+        others = await self._depended_on(desired, applied)  # another scope's tasks they depend on
         settings, suspended = self.config.reconciler, meta.suspended
         plan = make_plan(
-            desired,
-            applied,
-            live,
-            settings,
-            self.resolve,
-            instance=self.instance,
-            suspended=suspended,
-            scope=self.scope_name,
+            desired, applied, live, settings, self.resolve, instance=self.instance, others=others, suspended=suspended
         )
         return plan, desired
 
@@ -330,8 +344,7 @@ class Reconciler:
         read = {*files, *blobs}  # files not read again keep the errors the last sync found in them
         kept = [e for e in meta.errors if e.file not in read]
         desired.errors, desired.broken = kept + desired.errors, desired.broken | {stem(e.file) for e in kept}
-        needed = {d for o in desired.objects.values() for d in o.policy.depends_on} - {o.name for o in applied}
-        others = await call(self.store, self.store.objects_named, needed) if needed else []  # what they wait for
+        others = await self._depended_on(desired, applied)  # what they wait for
         plan = make_plan(
             desired,
             applied,
@@ -342,7 +355,6 @@ class Reconciler:
             managed=managed,
             others=others,
             suspended=meta.suspended,
-            scope=self.scope_name,
         )
         return plan, desired
 

@@ -122,3 +122,30 @@ async def test_namespace_scopes_split_one_folder(tmp_path: Path, engine: Engine)
     assert ids(engine, p) == {f"{p}-one"} and ids(engine, p, SECOND_NAMESPACE) == {f"{p}-two"}
     assert (status_names(tmp_path, "first"), status_names(tmp_path, "second")) == (["one"], ["two"])
     assert (await first.sync("first", hard=True)).writes == 0 and (await other.sync("second", hard=True)).writes == 0
+
+
+async def test_a_task_may_depend_on_another_scopes_task(tmp_path: Path, engine: Engine) -> None:
+    """depends_on names a task wherever it is managed: the dependant waits until the other
+    scope's reconciler has synced its dependency, then goes."""
+    repo = GitRepo(tmp_path)
+    p = f"sd{uuid.uuid4().hex[:6]}"
+
+    def task(folder: str, name: str, more: str = "") -> None:
+        text = SCHEDULE_TASK.format(name=name, sid=f"{p}-{name}", queue=ENGINE_QUEUE, every="1h")
+        repo.write(f"deployments/tasks/{folder}/{name}.yaml", more + text)
+
+    task("a", "report", "depends_on: [base]\n")
+    task("b", "base")
+    repo.commit()
+    config = scoped(
+        engine, tmp_path, repo, "{name: a, folders: [deployments/tasks/a]}, {name: b, folders: [deployments/tasks/b]}"
+    )
+    a = Reconciler(config, open_store(config), connections=engine.connections, scope=Scope.named(config, "a"))
+    b = Reconciler(config, open_store(config), connections=engine.connections, scope=Scope.named(config, "b"))
+    waiting = await a.sync("a")
+    assert [o.message for o in waiting.outcomes] == ["waiting for 'base': missing: no reconciled task of that name"]
+    assert ids(engine, p) == set()
+    assert [o.name for o in (await b.sync("b")).outcomes if o.wrote] == ["base"]
+    went = await a.sync("a", hard=True)  # or its next poll after the retry back-off
+    assert [o.name for o in went.outcomes if o.wrote] == ["report"], (went.status, went.outcomes)
+    assert ids(engine, p) == {f"{p}-base", f"{p}-report"}

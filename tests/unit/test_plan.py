@@ -62,7 +62,6 @@ class Case:
     errors: list[FileError] = field(default_factory=list)
     others: list[AppliedObject] = field(default_factory=list)
     suspended: dict[str, str] = field(default_factory=dict)
-    scope: str = ""
 
     def plan(self) -> Plan:
         state = DesiredState("rev1", {o.key: o for o in self.desired}, list(self.errors), broken=self.broken)
@@ -81,7 +80,6 @@ class Case:
             managed=self.managed,
             others=self.others,
             suspended=self.suspended,
-            scope=self.scope,
         )
 
 
@@ -388,15 +386,6 @@ def test_a_dependant_of_a_degraded_last_good_version_waits() -> None:
 def test_a_dependant_of_a_missing_task_waits() -> None:
     [item] = Case([dependant()], complete=False).plan().items
     assert item.waiting == "waiting for 'a': missing: no reconciled task of that name"
-
-
-def test_a_scoped_dependant_of_a_task_it_does_not_see_says_the_scope() -> None:
-    """A scope sees only its own tasks: a dependency in another scope is missing to it, and says why."""
-    [item] = Case([dependant()], complete=False, scope="payments").plan().items
-    assert item.waiting == (
-        "waiting for 'a': missing: no reconciled task of that name in scope 'payments'"
-        " (depends_on stays within a scope)"
-    )
 
 
 def test_a_dependant_of_a_degraded_record_outside_the_plan_waits() -> None:
