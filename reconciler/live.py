@@ -54,16 +54,18 @@ async def list_schedules(
     connections: Connections, targets: Iterable[Target], ignore: Mapping[Key, Collection[str]]
 ) -> dict[Key, LiveSchedule]:
     """Every schedule of the targets, as the listing shows it (one paginated call per namespace).
-    `ignore`: per schedule, the fields its fingerprint leaves out (its task's ignore_differences)."""
+    `ignore`: per schedule, the fields its fingerprint leaves out (its task's ignore_differences).
+    Only launchpad's schedules get a fingerprint: one it did not make is never compared, only
+    refused, so a namespace full of other schedules costs their ids, not their specs."""
     found: dict[Key, LiveSchedule] = {}
     for target in sorted(set(targets)):
         client = await connections.client(*target)
         try:
             async for listed in await client.list_schedules():
                 if listed.schedule is not None:
-                    key = (target, listed.id)
-                    fp = fingerprint(listed.schedule.spec, ignore.get(key, ()))
-                    found[key] = LiveSchedule(listed.id, listed_owner(listed.raw_entry.memo.fields), fp)
+                    key, owner = (target, listed.id), listed_owner(listed.raw_entry.memo.fields)
+                    fp = fingerprint(listed.schedule.spec, ignore.get(key, ())) if owner else None
+                    found[key] = LiveSchedule(listed.id, owner, fp)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise  # else a namespace not registered yet: it holds nothing (the apply registers it first)
