@@ -9,6 +9,7 @@ and spec models, the Temporal SDK and the reconciler take most of a second to im
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -74,8 +75,9 @@ def exit_now(code: int = 0) -> None:
     `PyGILState_Release ... finalizing`, exit -6), turning a clean shutdown into a crash
     (https://github.com/temporalio/sdk-python/issues/300, open; the SDK offers no way to stop
     its threads)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (`| head`), or a stream closed
+            stream.flush()
     os._exit(code)
 
 
