@@ -293,7 +293,8 @@ class Reconciler:
             refresh = False  # history was rewritten, or the cache is new: compare everything
         if refresh:
             return await self._refresh(head, meta)
-        applied = [o for o in await call(self.store, self.store.objects) if self._manages(o)]
+        # every record: in a thread even from SQLite (a drift scan beside the API holds its event loop)
+        applied = [o for o in await asyncio.to_thread(self.store.objects) if self._manages(o)]
         # the listing (the server's time) runs while the repository is read (this process's time)
         known = self._listing(applied)
         listing = asyncio.create_task(list_schedules(self.connections, known.targets, known.ignore))

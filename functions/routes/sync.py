@@ -45,7 +45,7 @@ async def sync_status(caller: User) -> dict[str, Any]:
     from reconciler.status import status_report  # with the reconciler: loaded by the routes that need it
 
     store = caller.svc.store
-    return await call(store, status_report, store)
+    return await asyncio.to_thread(status_report, store)  # every record: in a thread even from SQLite
 
 
 @router.get("/plan", response_model=PlanResponse)

@@ -4,6 +4,7 @@ What builds a page's content is imported by its route on first use: the API's ot
 Lambda cold start, do not pay for the dashboard beyond its route declarations.
 """
 
+import asyncio
 from collections import defaultdict
 from typing import Annotated
 
@@ -51,7 +52,8 @@ async def overview_page(request: Request, who: Page, status: Filter = None, kind
     from functions.ui.overview import overview
 
     store = who.svc.store
-    objects, last = await call(store, store.objects), await call(store, store.last_sync)
+    # every record: in a thread even from SQLite (thousands of records would hold the event loop)
+    objects, last = await asyncio.to_thread(store.objects), await call(store, store.last_sync)
     view = overview(objects, last, Links(who.svc.config), status or None, kind or None)
     return page(
         request,
@@ -69,7 +71,8 @@ async def overview_page(request: Request, who: Page, status: Filter = None, kind
 async def tasks_page(request: Request, who: Page) -> Response:
     tasks = await list_tasks(Caller(who.who, who.svc))
     store = who.svc.store
-    status = {o.name: o.status for o in await call(store, store.objects) if o.kind in ("schedule", "task")}
+    records = await asyncio.to_thread(store.objects)  # every record: in a thread, as the overview
+    status = {o.name: o.status for o in records if o.kind in ("schedule", "task")}
     return page(request, who, "tasks.html", tasks=tasks, status=status)
 
 

@@ -141,7 +141,9 @@ R = TypeVar("R")
 
 
 async def call(store: StateStore, method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """`method(*args)` of the store: in a thread when the store is remote, inline otherwise."""
+    """`method(*args)` of the store: in a thread when the store is remote, inline otherwise. A
+    read of every record (`objects`, a status report) goes to a thread whatever the store
+    (`asyncio.to_thread` at the call): thousands of records take long to build even from SQLite."""
     if store.remote:
         return await asyncio.to_thread(method, *args, **kwargs)
     return method(*args, **kwargs)
