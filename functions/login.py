@@ -17,6 +17,7 @@ from functions.services import Services
 from launchpad.auth.store import UserStore
 from launchpad.auth.throttle import Throttle
 from launchpad.auth.tokens import issue_token
+from launchpad.config import MAX_USERNAME
 
 T = TypeVar("T")
 THROTTLE = Throttle()
@@ -33,6 +34,8 @@ async def login(svc: Services, username: str, password: str, client: str) -> tup
     store = svc.users
     if store is None:
         raise ApiError(404, "auth_disabled", "no authenticator is configured; the API is open")
+    if not 0 < len(username) <= MAX_USERNAME:  # no user has such a name, and a store could not key it
+        raise ApiError(401, "invalid_credentials", "invalid username or password")
     admission = await _call(store, THROTTLE.admit, store, username, client)
     if admission is None:
         raise ApiError(429, "too_many_attempts", "too many failed logins; try again later")

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from launchpad.config import AuthLevel
+from launchpad.config import MAX_USERNAME, AuthLevel
 from launchpad.spec.base import empty_dict, empty_list
 from launchpad.state.records import FileError, Outcome
 
@@ -193,7 +193,7 @@ def _user_level() -> list[AuthLevel]:
 
 
 class UserCreate(Body):
-    username: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
+    username: str = Field(min_length=1, max_length=MAX_USERNAME, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=1000)
     auth_level: list[AuthLevel] = Field(default_factory=_user_level)
     max_age: int = Field(default=600, gt=0, le=86400 * 30)

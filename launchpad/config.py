@@ -229,8 +229,11 @@ def _user_level() -> list[AuthLevel]:
     return ["user"]
 
 
+MAX_USERNAME = 100  # characters: every store can key a name this long (DynamoDB's sort key: 1,024 bytes)
+
+
 class UserConfig(StrictModel):
-    username: str = Field(min_length=1, description="the login name")
+    username: str = Field(min_length=1, max_length=MAX_USERNAME, description="the login name")
     password: SecretStr | None = Field(
         default=None, description="the password in clear (original format); stored hashed"
     )

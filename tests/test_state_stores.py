@@ -382,7 +382,7 @@ def users(request: pytest.FixtureRequest, tmp_path: Path) -> Users:
         section = f"backend: dynamodb\n  table: {table}"
     config = parse_config(
         f"""
-app: {{secret: s}}
+app: {{secret: a-test-secret-of-at-least-32-bytes}}
 authenticator:
   {section}
   base_users:
@@ -402,6 +402,22 @@ def stored_hashes(store: UserStore) -> dict[str, str]:
     assert isinstance(store, DynamoUserStore)
     items = store._db.scan(TableName=store.table)["Items"]
     return {i["sk"]["S"]: i["password_hash"]["S"] for i in items if i["pk"]["S"] == "users"}
+
+
+async def test_a_login_with_a_name_no_user_can_have_is_refused_not_a_500(users: Users) -> None:
+    """An empty or huge username is a wrong login (401), on every store: DynamoDB refused to key
+    it and the API answered 500 with a stack trace in its log."""
+    from functions.errors import ApiError
+    from functions.login import login
+    from functions.services import Services
+
+    services = Services.from_config(users.config, SqliteStateStore())
+    for name in ("", "x" * 2000):
+        with pytest.raises(ApiError) as refused:
+            await login(services, name, "bob-password", "203.0.113.9")
+        assert (refused.value.status, refused.value.code) == (401, "invalid_credentials")
+    token, _ = await login(services, "bob", "bob-password", "203.0.113.9")
+    assert token
 
 
 def test_users_are_seeded_with_hashes_and_authenticate(users: Users) -> None:
