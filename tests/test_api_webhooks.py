@@ -220,6 +220,14 @@ async def test_signed_delivery_that_is_not_json_answers_422(api: Api) -> None:
     assert await settled(api) == []
 
 
+async def test_a_huge_delivery_id_answers_422(api: Api) -> None:
+    """Forges send a uuid or a number; a signed body replayed with a huge id is refused before the
+    store is asked to key it (DynamoDB could not: a 500)."""
+    body = push()
+    assert_refused(await deliver(api, body, github(body, "d" * 5000)), 422, "invalid_delivery_id")
+    assert await settled(api) == []
+
+
 async def test_webhooks_are_disabled_without_a_secret(api: Api) -> None:
     api.services.config.webhook.secret = None
     body = push()

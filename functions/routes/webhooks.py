@@ -21,9 +21,11 @@ from functions.errors import ApiError
 from functions.models import Accepted
 from functions.security import ServicesDep
 from functions.services import Services
+from launchpad.state import call
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 PATH = "/webhooks/git"  # BodyLimit gives this path webhook.body_limit
+MAX_DELIVERY_ID = 200
 SIGNATURES = ("x-hub-signature-256", "x-gitlab-token", "x-gitea-signature", "x-forgejo-signature")
 
 
@@ -102,7 +104,10 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
     provider, delivery, body = await read_signed(request, webhook.secret.get_secret_value())
     if not delivery:
         raise ApiError(422, "missing_delivery_id", f"a {provider} delivery carries a delivery id header; this has none")
-    if not svc.store.remember_delivery(f"{provider}:{delivery}"):
+    if len(delivery) > MAX_DELIVERY_ID:  # forges send a uuid or a number; a store could not key a huge one
+        raise ApiError(422, "invalid_delivery_id", f"a delivery id is at most {MAX_DELIVERY_ID} characters")
+    store = svc.store
+    if not await call(store, store.remember_delivery, f"{provider}:{delivery}"):
         return Accepted(status="duplicate delivery ignored", id=delivery)
     try:
         payload = json.loads(body or b"{}")
@@ -113,9 +118,8 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
     if ref != f"refs/heads/{repository.branch}":
         return Accepted(status="ignored: not the configured branch", id=delivery)
     trigger = f"webhook: {provider}"
-    delay = svc.store.reserve_slot(
-        f"webhook:{repository.url}#{repository.branch}", webhook.min_interval.total_seconds()
-    )
+    slot = f"webhook:{repository.url}#{repository.branch}"
+    delay = await call(store, store.reserve_slot, slot, webhook.min_interval.total_seconds())
     if delay is None:
         return Accepted(status="coalesced: a sync is due after this push", id=delivery)
     if delay > 0:
@@ -124,6 +128,6 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
     try:
         status = await request.app.state.dispatch(svc, trigger)
     except Exception:
-        svc.store.forget_delivery(f"{provider}:{delivery}")  # let the forge's "redeliver" through next time
+        await call(store, store.forget_delivery, f"{provider}:{delivery}")  # the forge's "redeliver" gets through
         raise
     return Accepted(status=status, id=delivery)
