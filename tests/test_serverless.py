@@ -65,6 +65,9 @@ def test_osls_package_builds_the_stack(tmp_path: Path) -> None:
     rule = stack["Resources"]["ReconcileEventsRuleSchedule1"]
     assert rule["Type"] == "AWS::Events::Rule"
     assert rule["Properties"]["ScheduleExpression"] == "rate(10 minutes)" and rule["Properties"]["State"] == "ENABLED"
+    # the scheduled event reaches the handler as EventBridge sends it (`source: aws.events`: a poll);
+    # a fixed `Input` replaced it, and every five minutes a sync that found nothing new was recorded
+    assert [target.get("Input") for target in rule["Properties"]["Targets"]] == [None]
     api = stack["Resources"]["ApiLambdaFunction"]["Properties"]
     assert api["Handler"] == "functions/handler.api" and api["Runtime"] == "python3.11"
     statements = stack["Resources"]["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"][
