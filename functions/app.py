@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
@@ -11,6 +10,7 @@ from functions import errors, ui
 from functions.access_log import AccessLog
 from functions.body_limit import BodyLimit
 from functions.routes import auth, health, metrics, servers, sync, tasks, temporal, users, webhooks
+from functions.routes.sync import Dispatch
 from functions.services import Services
 from launchpad import __version__
 from launchpad.config import Config
@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 def create_app(
     config: Config,
     services: Services | None = None,
-    dispatch: Callable[[Services, str], Awaitable[str]] | None = None,
+    dispatch: Dispatch | None = None,
     *,
     access_log: bool = True,
 ) -> FastAPI:
-    """`dispatch` decides how a webhook's sync runs (in process by default; Lambda invokes).
+    """`dispatch` decides how a sync that a request asks for runs (in process by default; Lambda
+    invokes the reconcile function).
     `access_log`: a log line per request (request ids and HTTP metrics are always on)."""
     app = FastAPI(
         title="launchpad",
@@ -34,7 +35,7 @@ def create_app(
         swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": False},
     )
     app.state.services = services or Services.from_config(config)
-    app.state.dispatch = dispatch or webhooks.dispatch
+    app.state.dispatch = dispatch or sync.in_process
     errors.install(app)
     app.add_middleware(BodyLimit, limit=config.api.body_limit, limits={webhooks.PATH: config.webhook.body_limit})
     for router in (

@@ -18,9 +18,11 @@ from typing import Any
 from mangum import Mangum
 
 from functions.app import create_app
+from functions.routes.sync import Dispatched
 from functions.services import Services
 from launchpad.config import Config, load_config
 from launchpad.observability.logs import FORMAT_ENV, LogFormat, chosen_format, setup_logging
+from launchpad.state import RunStatus
 
 log = logging.getLogger(__name__)
 RECONCILE_FUNCTION_ENV = "LAUNCHPAD_RECONCILE_FUNCTION"
@@ -65,20 +67,22 @@ def loop() -> asyncio.AbstractEventLoop:
         return new
 
 
-async def lambda_dispatch(svc: Services, trigger: str) -> str:
+async def lambda_dispatch(svc: Services, trigger: str, hard: bool) -> Dispatched:
     """On Lambda a background task would freeze with the container: hand the sync to the
     reconcile function (asynchronous invoke) when one is configured, else run it inline."""
     function = os.environ.get(RECONCILE_FUNCTION_ENV)
     if function:
         import boto3
 
-        payload = json.dumps({"trigger": trigger}).encode()
+        payload = json.dumps({"trigger": trigger, "hard": hard}).encode()
         await asyncio.to_thread(
             boto3.client("lambda").invoke, FunctionName=function, InvocationType="Event", Payload=payload
         )
-        return "dispatched"
-    result = await svc.reconciler.sync(trigger)
-    return "synced" if result.status == "succeeded" else result.status
+        return Dispatched("dispatched")
+    result = await svc.reconciler.sync(trigger, hard=hard)
+    if result.status == RunStatus.ALREADY_RUNNING:
+        return Dispatched("queued")
+    return Dispatched("synced" if result.status == RunStatus.SUCCEEDED else str(result.status), result.id or None)
 
 
 def api(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import jwt
 import pytest
 
 from functions.app import create_app
+from functions.routes.sync import Dispatched
 from functions.services import Services
 from launchpad import secrets
 from launchpad.auth.store import SEEDED
@@ -137,9 +138,9 @@ temporalio:
 
     dispatched: list[str] = []
 
-    async def record(svc: Services, trigger: str) -> str:
+    async def record(svc: Services, trigger: str, hard: bool) -> Dispatched:
         dispatched.append(trigger)
-        return "recorded"
+        return Dispatched("recorded")
 
     body = json.dumps({"ref": "refs/heads/main"}).encode()
 

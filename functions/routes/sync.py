@@ -1,10 +1,11 @@
 """Sync: trigger, status, plan, history."""
 
 import asyncio
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from functions.errors import ApiError
 from functions.models import Accepted, PlanResponse, SyncRequest, SyncStatus, SyncSummary
@@ -13,6 +14,26 @@ from functions.services import Services
 from launchpad.state import call, new_sync_id
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What asking for a sync did: `started` (its id), `queued` (one was running: a follow-up
+    runs after it), `dispatched` (handed to the reconcile function, on Lambda), or the status of
+    a sync run inline."""
+
+    status: str
+    sync_id: str | None = None
+
+
+# how the app has a sync run: in this process by default; on Lambda, by the reconcile function
+Dispatch = Callable[[Services, str, bool], Awaitable[Dispatched]]  # (services, trigger, hard)
+
+
+async def in_process(svc: Services, trigger: str, hard: bool) -> Dispatched:
+    """The sync in the background of this process (a server's: `launchpad api`, `start`, `dev`)."""
+    sync_id = await start_sync(svc, trigger, hard=hard)
+    return Dispatched("started", sync_id) if sync_id else Dispatched("queued")
 
 
 async def start_sync(svc: Services, trigger: str, *, hard: bool = False) -> str | None:
@@ -29,13 +50,13 @@ async def start_sync(svc: Services, trigger: str, *, hard: bool = False) -> str 
 
 
 @router.post("", response_model=Accepted, status_code=202)
-async def trigger_sync(caller: User, body: SyncRequest | None = None) -> Accepted:
-    """Start a sync now; `{"hard": true}` also compares every object with Temporal (a drift scan)."""
-    hard = bool(body and body.hard)
-    sync_id = await start_sync(caller.svc, f"api: {caller.who.sub}", hard=hard)
-    if sync_id is None:
+async def trigger_sync(request: Request, caller: User, body: SyncRequest | None = None) -> Accepted:
+    """Start a sync now; `{"hard": true}` also compares every object with Temporal (a drift scan).
+    On Lambda the reconcile function runs it (`dispatched`, no id yet)."""
+    done: Dispatched = await request.app.state.dispatch(caller.svc, f"api: {caller.who.sub}", bool(body and body.hard))
+    if done.status == "queued":
         raise ApiError(409, "already_running", "a sync is already running; one follow-up sync is queued")
-    return Accepted(status="started", id=sync_id)
+    return Accepted(status=done.status, id=done.sync_id)
 
 
 @router.get("/status", response_model=SyncStatus)

@@ -63,20 +63,13 @@ async def read_signed(request: Request, secret: str) -> tuple[str, str | None, b
     return provider, delivery, bytes(body)
 
 
-async def dispatch(svc: Services, trigger: str) -> str:
-    """Start the sync in the background (on Lambda: an asynchronous invoke, see functions.handler)."""
-    from functions.routes.sync import start_sync
-
-    return "started" if await start_sync(svc, trigger) else "queued"
-
-
 def _later(request: Request, svc: Services, delay: float, trigger: str) -> None:
     """The sync at the end of the interval, in the background (kept referenced while it waits).
     On Lambda it runs if the container runs again by then; the scheduled reconcile covers the rest."""
 
     async def wait_then_dispatch() -> None:
         await asyncio.sleep(delay)
-        await request.app.state.dispatch(svc, trigger)
+        await request.app.state.dispatch(svc, trigger, False)
 
     task = asyncio.get_running_loop().create_task(wait_then_dispatch())
     svc.background.add(task)
@@ -126,7 +119,7 @@ async def git_webhook(request: Request, svc: ServicesDep) -> Accepted:
         _later(request, svc, delay, trigger)
         return Accepted(status=f"scheduled in {delay:.0f}s (webhook syncs are rate-limited)", id=delivery)
     try:
-        status = await request.app.state.dispatch(svc, trigger)
+        status = (await request.app.state.dispatch(svc, trigger, False)).status
     except Exception:
         await call(store, store.forget_delivery, f"{provider}:{delivery}")  # the forge's "redeliver" gets through
         raise

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from functions.errors import ApiError, problem
 from functions.login import login
-from functions.routes.sync import start_sync
+from functions.routes.sync import Dispatched
 from functions.ui.pages import safe_next
 from functions.ui.render import page
 from functions.ui.route import PageRoute, SuperUserForm, UserForm
@@ -64,10 +64,13 @@ async def logout(request: Request, posted: UserForm) -> Response:
 
 
 @router.post("/sync")
-async def sync_now(posted: UserForm) -> Response:
+async def sync_now(request: Request, posted: UserForm) -> Response:
+    """As `POST /sync`: in this process, or on Lambda by the reconcile function."""
     who, _ = posted
-    sync_id = await start_sync(who.svc, f"ui: {who.who.sub}")
-    return done("/ui", "sync_started", id=sync_id) if sync_id else done("/ui", "sync_queued")
+    started: Dispatched = await request.app.state.dispatch(who.svc, f"ui: {who.who.sub}", False)
+    if started.status == "queued":
+        return done("/ui", "sync_queued")
+    return done("/ui", "sync_started", id=started.sync_id) if started.sync_id else done("/ui", "sync_requested")
 
 
 def _page_of(name: str) -> str:

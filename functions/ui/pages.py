@@ -26,6 +26,7 @@ TaskName = Annotated[str, Path(max_length=128)]
 NOTICES = {  # what an action did, shown on the page it redirects to (values are escaped)
     "sync_started": "Sync {id} started.",
     "sync_queued": "A sync is running; one more will follow it.",
+    "sync_requested": "Sync requested: the reconcile function runs it.",
     "deployed": "Deployed ({action}): workflow {workflow} run {run}.",
     "paused": "Schedule paused.",
     "unpaused": "Schedule unpaused.",
