@@ -21,26 +21,17 @@ log = logging.getLogger("launchpad")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-DEV_DEFAULTS = ("insecure-dev-secret", "change-me")
-
-
 def _refuse_open_api(cfg: Config, host: str) -> None:
     """Without an authenticator the API is open: say so, and never expose it beyond loopback.
     Nor with the scaffold's dev defaults (a known secret, a known password)."""
-    if host not in LOOPBACK and cfg.authenticator is not None:
-        secret = cfg.secret.get_secret_value() if cfg.secret else ""
-        passwords = [u.password.get_secret_value() for u in cfg.authenticator.base_users if u.password]
-        if secret.startswith(DEV_DEFAULTS[0]) or DEV_DEFAULTS[1] in passwords:
-            err_console.print(
-                "[red]refusing to serve beyond loopback with the dev defaults: set LAUNCHPAD_SECRET "
-                "and LAUNCHPAD_ADMIN_PASSWORD[/red]"
-            )
-            raise typer.Exit(1)
+    from functions.serving import public_refusal
+
     if cfg.authenticator is None:
         err_console.print("[bold red]WARNING:[/bold red] no authenticator configured: the API is open to anyone")
-        if host not in LOOPBACK:
-            err_console.print("[red]refusing to bind an open API beyond loopback; configure an authenticator[/red]")
-            raise typer.Exit(1)
+    why = public_refusal(cfg)
+    if why and host not in LOOPBACK:
+        err_console.print(f"[red]refusing to serve beyond loopback: {escape(why)}[/red]", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def api(

@@ -20,6 +20,7 @@ from mangum import Mangum
 from functions.app import create_app
 from functions.routes.sync import Dispatched
 from functions.services import Services
+from functions.serving import public_refusal
 from launchpad.config import Config, load_config
 from launchpad.observability.logs import FORMAT_ENV, LogFormat, chosen_format, setup_logging
 from launchpad.state import RunStatus
@@ -88,6 +89,11 @@ async def lambda_dispatch(svc: Services, trigger: str, hard: bool) -> Dispatched
 def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _api
     svc = services()
+    why = public_refusal(svc.config)
+    if why:  # API Gateway serves anyone: never an open API, nor one with the dev defaults
+        log.error("refusing to serve the API: %s", why)
+        body = {"error": "refused_open_api", "message": f"launchpad refuses to serve this API: {why}"}
+        return {"statusCode": 503, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
     if _api is None:
         _api = Mangum(create_app(svc.config, svc, dispatch=lambda_dispatch), lifespan="off")
     loop()

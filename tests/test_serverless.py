@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -277,3 +278,52 @@ workflow: {{task_queue: q, workflow_id: {sid}, workflow: Task, scheduler_id: {si
     [record] = store.syncs()
     assert (record.trigger, record.status) == ("invoke local", "succeeded")
     assert [(o.kind, o.name, o.status) for o in store.objects()] == [("schedule", "nightly", "Synced")]
+
+
+def api_gateway_event(method: str, path: str) -> dict[str, object]:
+    """An API Gateway HTTP API event (payload format 2.0), as it reaches the `api` function."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "abc123.execute-api.eu-west-1.amazonaws.com", "user-agent": "curl/8.5.0"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.eu-west-1.amazonaws.com",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "30/Nov/2026:05:00:00 +0000",
+            "timeEpoch": 1796014800000,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def test_the_lambda_api_refuses_to_serve_an_open_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API Gateway serves anyone: without an authenticator (every caller a super user) or with the
+    scaffold's dev defaults, the `api` function answers 503 and says why, as `launchpad api`
+    refuses to bind beyond loopback."""
+    import functions.handler as handler
+
+    open_api = tmp_path / "open.yaml"
+    open_api.write_text(f"state: {{path: {tmp_path}/state.db}}\nrepository: {{cache_dir: {tmp_path}/cache}}\n")
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text(
+        open_api.read_text() + "app: {secret: insecure-dev-secret-123}\n"
+        "authenticator:\n  base_users: [{username: admin, password: change-me, auth_level: [user, super user]}]\n"
+        f"  db: {tmp_path}/users.db\n"
+    )
+    root = logging.getLogger()  # the handler sets up Lambda's logging: give it copies to replace
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    for config, says in ((open_api, "open API"), (defaults, "dev defaults")):
+        monkeypatch.setenv("LAUNCHPAD_CONFIG", str(config))
+        monkeypatch.setattr(handler, "_services", None)
+        monkeypatch.setattr(handler, "_api", None)
+        answer = handler.api(api_gateway_event("GET", "/tasks"), None)
+        body = json.loads(answer["body"])
+        assert answer["statusCode"] == 503 and body["error"] == "refused_open_api" and says in body["message"]
