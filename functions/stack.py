@@ -74,8 +74,8 @@ class Stack:
             while not stop.is_set():
                 if self.worktree is not None:
                     await asyncio.to_thread(snapshot_worktree, self.worktree)
-                result = await reconciler.sync("watch", poll=True)
-                if self.on_sync and (result.writes or result.status != "succeeded" or result.errors):
+                result = await reconciler.turn()
+                if self.on_sync and result and (result.writes or result.status != "succeeded" or result.errors):
                     self.on_sync(result)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.interval)

@@ -537,6 +537,17 @@ class Reconciler:
             except Exception:
                 log.exception("a sync observer failed")
 
+    async def turn(self, trigger: str = "watch") -> SyncResult | None:
+        """One turn of a sync loop (`reconcile --watch`, `launchpad start` and `dev`): a polling
+        sync, or None when it failed outside the sync's own guard (the state store unreachable
+        while the lease is taken or given back, say). That is logged, and the loop goes on: a
+        store that fails once must not end the process that keeps Temporal in step."""
+        try:
+            return await self.sync(trigger, poll=True)
+        except Exception:
+            log.exception("a %s sync failed outside the sync; the next turn tries again", trigger)
+            return None
+
     async def watch(
         self,
         interval: float,
@@ -546,8 +557,8 @@ class Reconciler:
     ) -> None:
         """Sync every `interval` seconds (± jitter, so replicas do not align) until `stop` is set."""
         while not stop.is_set():
-            result = await self.sync("watch", poll=True)
-            if on_result:
+            result = await self.turn()
+            if on_result and result:
                 on_result(result)
             delay = interval * (1 + random.uniform(-jitter, jitter))
             with contextlib.suppress(TimeoutError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pytest
 from launchpad.config import Config, parse_config
 from launchpad.devserver import DevServer
 from launchpad.state import FileError
+from launchpad.state.records import LeaseGrant
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler, SyncResult
 from tests.conftest import ENGINE_QUEUE, Engine
@@ -351,3 +353,35 @@ async def test_a_temporal_outage_fails_the_sync_cleanly_and_the_next_converges(t
         assert (await reconciler.sync("test")).writes == 0
     finally:
         server.stop()
+
+
+class StoreThatFailsOnce(SqliteStateStore):
+    """The SQLite store, whose first lease request fails as a locked or unreachable store does."""
+
+    failed = False
+
+    def acquire_lease(self, scope: str, holder: str, ttl: float, *, take_from: str | None = None) -> LeaseGrant | None:
+        if not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("database is locked")
+        return super().acquire_lease(scope, holder, ttl, take_from=take_from)
+
+
+async def test_the_sync_loop_outlives_a_state_store_failure(tmp_path: Path, engine: Engine) -> None:
+    """`reconcile --watch`, `launchpad start` and `dev` keep syncing after the state store failed
+    once while the lease was taken: the exception ended the loop, and the process with it."""
+    repo = GitRepo(tmp_path)
+    sid = f"loop-{uuid.uuid4().hex[:6]}"
+    repo.write(
+        "deployments/tasks/nightly.yaml", SCHEDULE.format(name="nightly", sid=sid, queue=ENGINE_QUEUE, every="1h")
+    )
+    repo.commit()
+    store = StoreThatFailsOnce(str(tmp_path / "state.db"))
+    reconciler = Reconciler(gitops_config(engine.server, tmp_path, repo), store, connections=engine.connections)
+    stop = asyncio.Event()
+    results: list[SyncResult] = []
+    loop = asyncio.create_task(reconciler.watch(0.05, stop, on_result=results.append))
+    await eventually(lambda: bool(results) or loop.done(), 30, "a sync after the failed turn")
+    stop.set()
+    await loop  # it ended because it was asked to, not by the store's exception
+    assert store.failed and results[0].status == "succeeded" and sid in schedule_ids(engine.server)
