@@ -254,7 +254,10 @@ class Applier:
         version = desired.blob  # content-addressed: a revert restores the very same marker
         try:
             if isinstance(runner, ScheduledWorkflowRunner):
-                deployed = await runner.deploy(spec, version, force=item.drift, exists=item.action == Action.UPDATE)
+                # adopting a schedule the store has no record of: its marker may name this very
+                # file while its spec was edited by hand, so it is written from the file
+                force = item.drift or (item.action == Action.UPDATE and item.applied is None)
+                deployed = await runner.deploy(spec, version, force=force, exists=item.action == Action.UPDATE)
             else:
                 deployed = await runner.deploy(spec, version)
         except AlreadyRunning:

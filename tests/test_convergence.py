@@ -94,6 +94,34 @@ def test_a_hand_edit_right_after_the_write_is_healed(project: Project) -> None:
     assert writes(reconcile(project, "--hard")) == 0, "and the next drift scan finds nothing"
 
 
+def hand_edit_keeping_the_marker(project: Project, name: str, *flags: str) -> None:
+    """`temporal schedule update` that re-specifies the action's memo and input as they were:
+    the schedule still carries launchpad's marker of the file's version."""
+    action = describe(project, name)["schedule"]["action"]["startWorkflow"]
+    memo = {key: json.loads(base64.b64decode(value["data"])) for key, value in action["memo"]["fields"].items()}
+    args = [json.loads(base64.b64decode(arg["data"])) for arg in action["input"]["payloads"]]
+    cli_update(
+        project, name, *flags, "--memo", f"launchpad={json.dumps(memo['launchpad'])}", "--input", json.dumps(args[0])
+    )
+
+
+def test_a_hand_edit_of_a_schedule_with_no_record_is_healed(project: Project) -> None:
+    """1. (without a record) A sync killed before it recorded its write, or a lost state database,
+    then a hand edit that keeps launchpad's marker: the drift scan adopts the schedule and writes
+    it from the file (the marker alone said it was up to date, and the edit stayed)."""
+    project.schedule("adopted")
+    project.repo.commit()
+    assert writes(reconcile(project)) == 1
+    for suffix in ("", "-wal", "-shm"):
+        (project.root / f"state.db{suffix}").unlink(missing_ok=True)
+    hand_edit_keeping_the_marker(project, "adopted", "--interval", "47m")
+    assert intervals(project, "adopted") == ["2820s"]
+    healed = reconcile(project, "--hard")
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert intervals(project, "adopted") == ["3600s"]
+    assert writes(reconcile(project, "--hard")) == 0, "and the next drift scan finds nothing"
+
+
 async def test_a_scan_right_after_a_write_writes_nothing(project: Project) -> None:
     """1. (the other half) A drift scan that lists schedules a few ms after a write sees the old
     spec in the listing; a describe confirms there is no drift, and nothing is written."""
