@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from launchpad.config import ReconcilerConfig
+from launchpad.errors import LaunchpadError
 from launchpad.spec.dependencies import cycles, describe, levels
 from launchpad.state.records import AppliedObject, FileError, Kind, SyncStatus
 from reconciler.desired import DesiredObject, DesiredState, stem
@@ -176,7 +177,7 @@ def make_plan(
             target = resolve(prev.server, prev.namespace)
             plan.items.append(_removed(prev, live, target, settings, instance, overrides.get(prev.name)))
     if live.complete:
-        plan.items += _orphans(desired, by_key, live, settings, instance)
+        plan.items += _orphans(desired, by_key, live, settings, instance, resolve)
     _dependencies(plan, desired, [*applied, *others])
     _guard_empty(plan, desired, applied, settings, managed)
     return plan
@@ -337,19 +338,28 @@ def _orphans(
     live: Live,
     settings: ReconcilerConfig,
     instance: str,
+    resolve: Resolver,
 ) -> list[PlanItem]:
     """Schedules this launchpad instance made for a task that no file describes and the state
     store does not know: a sync died before recording them, or the state store was lost. Never
-    those of a broken file (its name is still wanted), of another instance, or of no launchpad."""
-    places = [(o.kind, o.temporal_id, o.name) for o in desired.objects.values()]
-    places += [(o.kind, o.temporal_id, o.name) for o in applied.values()]
-    accounted = {(schedule_id, name) for kind, schedule_id, name in places if kind == Kind.SCHEDULE}
+    those of a broken file (its name is still wanted), of another instance, or of no launchpad.
+    A schedule is accounted for where its file or record puts it (server, namespace and id): the
+    one a moved file left in its old namespace is an orphan."""
+
+    def place(obj: DesiredObject | AppliedObject) -> tuple[Target, str | None, str] | None:
+        try:
+            return resolve(obj.server, obj.namespace), obj.temporal_id, obj.name
+        except LaunchpadError:  # a server the configuration no longer has: nothing to match
+            return None
+
+    objects: list[DesiredObject | AppliedObject] = [*desired.objects.values(), *applied.values()]
+    accounted = {place(o) for o in objects if o.kind == Kind.SCHEDULE}
     items = []
     for (target, schedule_id), found in sorted(live.schedules.items()):
         if found.owner is None or found.owner.instance != instance:
             continue
         task = found.owner.task
-        if task in desired.broken or (schedule_id, task) in accounted:
+        if task in desired.broken or (target, schedule_id, task) in accounted:
             continue
         orphan = AppliedObject(Kind.SCHEDULE, task, "", "", "", server=target[0], namespace=target[1])
         orphan.temporal_id = schedule_id

@@ -420,3 +420,14 @@ def test_a_cycle_is_an_error_of_each_file_and_its_objects_wait() -> None:
         ("tasks/b.yaml", "depends_on", "dependency cycle: a → b → a"),
     ]
     assert {i.waiting for i in plan.items} == {"dependency cycle: a → b → a"}
+
+
+def test_a_schedule_of_this_task_left_in_another_namespace_is_an_orphan() -> None:
+    """A file moved to another namespace with its schedule id kept, and no record of the old place
+    (the state store lost, or the sync died between the create and the retire): the schedule left
+    in the old namespace is this launchpad's for no current file, and is pruned."""
+    moved = desired("a", namespace="other")
+    old, new = TARGET, ("local", "other")
+    live = Live(True, {(old, "id-a"): schedule("a"), (new, "id-a"): schedule("a")}, {})
+    plan = make_plan(DesiredState("rev1", {moved.key: moved}), [], live, ReconcilerConfig(), resolve, instance=ME)
+    assert {(str(i.action), i.target, i.orphan) for i in plan.items} == {("update", new, False), ("delete", old, True)}
