@@ -209,24 +209,10 @@ class Applier:
                 dataclasses.replace(item.applied, status=SyncStatus.DEGRADED, reason=message, error=message)
             )
         elif item.desired is not None:
-            desired = item.desired
-            server, namespace = _target(item)
-            await self.recorder.put(
-                AppliedObject(
-                    desired.kind,
-                    desired.name,
-                    desired.path,
-                    revision,
-                    desired.spec_hash,
-                    desired.blob,
-                    server,
-                    namespace,
-                    desired.temporal_id,
-                    status=SyncStatus.DEGRADED,
-                    reason=message,
-                    error=message,
-                )
-            )
+            # a version that never ran: the record names none (`applied` is false), so the next
+            # sync plans the object anew instead of taking it as applied and deleted out of band
+            record = _held(item, revision, message)
+            await self.recorder.put(dataclasses.replace(record, status=SyncStatus.DEGRADED, error=message))
 
     async def _act(self, item: PlanItem) -> tuple[bool, str, str | None]:
         """Do what the item says; return (whether Temporal was written, a short message, the

@@ -385,3 +385,26 @@ async def test_the_sync_loop_outlives_a_state_store_failure(tmp_path: Path, engi
     stop.set()
     await loop  # it ended because it was asked to, not by the store's exception
     assert store.failed and results[0].status == "succeeded" and sid in schedule_ids(engine.server)
+
+
+async def test_a_create_refused_by_a_foreign_schedule_goes_once_that_one_is_gone(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The create failed (another schedule held the id) and left no version behind: once the
+    operator removed that schedule, the next drift scan creates it. Its record used to claim the
+    version was applied, and with self_heal off the schedule was taken as deleted out of band."""
+    repo = GitRepo(tmp_path)
+    sid = f"held-{uuid.uuid4().hex[:6]}"
+    schedule = ["schedule", "create", "--schedule-id", sid, "--interval", "5m", "--workflow-id", "foreign"]
+    temporal_json(engine.server, *schedule, "--task-queue", ENGINE_QUEUE, "--type", "Task", "--paused")
+    repo.write("deployments/tasks/held.yaml", SCHEDULE.format(name="held", sid=sid, queue=ENGINE_QUEUE, every="1h"))
+    repo.commit()
+    config = gitops_config(engine.server, tmp_path, repo, "reconciler: {self_heal: false}")
+    reconciler = Reconciler(config, SqliteStateStore(str(tmp_path / "state.db")), connections=engine.connections)
+    [refused] = (await reconciler.sync("test", hard=True)).outcomes
+    assert not refused.ok and "held by a schedule launchpad did not create" in refused.message
+    temporal_json(engine.server, "schedule", "delete", "--schedule-id", sid)
+    [created] = (await reconciler.sync("test", hard=True)).outcomes
+    assert (created.action, created.ok, created.wrote) == ("create", True, True), created
+    described = temporal_json(engine.server, "schedule", "describe", "--schedule-id", sid)
+    assert "launchpad" in described["schedule"]["action"]["startWorkflow"]["memo"]["fields"]
