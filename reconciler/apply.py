@@ -236,6 +236,8 @@ class Applier:
         if item.action == Action.RESTART:
             client = await self.connections.client(*_target(item))
             await client.get_workflow_handle(spec.workflow.workflow_id).terminate("launchpad: task file changed")
+        if item.takes_over is not None:  # the id passes to this task: the deleted task's schedule goes first
+            await self._delete_schedule(_target(item), item.temporal_id or "", item.takes_over)
         runner = runner_for(spec, self.connections, self.registry, self.instance)
         version = desired.blob  # content-addressed: a revert restores the very same marker
         try:

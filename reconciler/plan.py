@@ -49,6 +49,7 @@ class PlanItem:
     orphan: bool = False  # a schedule of this instance that no file or record describes
     blocked: str | None = None  # why the action cannot be done (it fails without writing)
     waiting: str | None = None  # the dependency it waits for, and why (it writes nothing this sync)
+    takes_over: str | None = None  # the deleted task whose schedule (same place and id) it replaces
 
     @property
     def temporal_id(self) -> str | None:
@@ -178,6 +179,7 @@ def make_plan(
             plan.items.append(_removed(prev, live, target, settings, instance, overrides.get(prev.name)))
     if live.complete:
         plan.items += _orphans(desired, by_key, live, settings, instance, resolve)
+    _takeovers(plan.items)
     _dependencies(plan, desired, [*applied, *others])
     _guard_empty(plan, desired, applied, settings, managed)
     return plan
@@ -370,6 +372,22 @@ def _orphans(
             reason = "orphan: prune is off"
             items.append(PlanItem(Kind.SCHEDULE, task, Action.NOOP, reason, target, applied=orphan, orphan=True))
     return items
+
+
+def _takeovers(items: list[PlanItem]) -> None:
+    """A file renamed with its schedule id kept: the new task's schedule replaces the deleted
+    task's in the same sync (that one deleted first, then this one created). Otherwise the create
+    fails on an id another task holds while the prune runs after it: a sync without the schedule,
+    and one more to create it."""
+    pruned = {(i.target, i.temporal_id): i for i in items if i.kind == Kind.SCHEDULE and i.action == Action.DELETE}
+    for item in items:
+        gone = pruned.get((item.target, item.temporal_id))
+        if gone is None or item.kind != Kind.SCHEDULE or item.action != Action.CREATE or item.desired is None:
+            continue
+        item.takes_over, item.blocked = gone.name, None
+        item.reason = f"takes over the schedule of task {gone.name!r}, whose file is gone"
+        item.status = SyncStatus.DEGRADED if item.wanted.last_good else SyncStatus.SYNCED
+        gone.action, gone.reason = Action.FORGET, f"file deleted; its schedule is replaced by task {item.name!r}"
 
 
 def _dependencies(plan: Plan, desired: DesiredState, records: Collection[AppliedObject]) -> None:

@@ -122,6 +122,26 @@ def test_a_hand_edit_of_a_schedule_with_no_record_is_healed(project: Project) ->
     assert writes(reconcile(project, "--hard")) == 0, "and the next drift scan finds nothing"
 
 
+@pytest.mark.parametrize("sync", [(), ("--hard",)], ids=["refresh", "drift scan"])
+def test_a_file_renamed_with_its_schedule_id_kept_converges_in_one_sync(project: Project, sync: tuple[str]) -> None:
+    """The new task takes the schedule over in the same sync: the old task's schedule is deleted,
+    then the new one created. The create used to fail on an id held by the old task while the
+    prune ran after it: a sync with no schedule, then one more to create it."""
+    project.schedule("before")
+    project.repo.commit()
+    assert reconcile(project).returncode == 0
+    text = SCHEDULE.format(name="after", sid=project.sid("before"), queue=ENGINE_QUEUE, every="2h")
+    project.repo.delete("deployments/tasks/before.yaml")
+    project.repo.write("deployments/tasks/after.yaml", text)
+    project.repo.commit("rename before to after, same schedule id")
+    moved = reconcile(project, *sync)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    described = describe(project, "before")  # the id is the old task's, its owner the new one
+    memo = json.loads(base64.b64decode(described["memo"]["fields"]["launchpad"]["data"]))
+    assert memo["task"] == "after" and intervals(project, "before") == ["7200s"], memo
+    assert writes(reconcile(project, "--hard")) == 0
+
+
 async def test_a_scan_right_after_a_write_writes_nothing(project: Project) -> None:
     """1. (the other half) A drift scan that lists schedules a few ms after a write sees the old
     spec in the listing; a describe confirms there is no drift, and nothing is written."""

@@ -431,3 +431,15 @@ def test_a_schedule_of_this_task_left_in_another_namespace_is_an_orphan() -> Non
     live = Live(True, {(old, "id-a"): schedule("a"), (new, "id-a"): schedule("a")}, {})
     plan = make_plan(DesiredState("rev1", {moved.key: moved}), [], live, ReconcilerConfig(), resolve, instance=ME)
     assert {(str(i.action), i.target, i.orphan) for i in plan.items} == {("update", new, False), ("delete", old, True)}
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["drift scan", "refresh"])
+def test_a_renamed_file_keeping_its_schedule_id_takes_the_schedule_over(complete: bool) -> None:
+    """old.yaml renamed new.yaml, scheduler_id kept: the new task replaces the old one's schedule
+    in this sync (the old one deleted first), not a failed create beside a prune."""
+    renamed = desired("new")
+    renamed.temporal_id = "id-old"
+    plan = Case([renamed], [applied("old")], [schedule("old")], complete=complete).plan()
+    by_name = {i.name: i for i in plan.items}
+    assert (str(by_name["new"].action), by_name["new"].takes_over, by_name["new"].blocked) == ("create", "old", None)
+    assert str(by_name["old"].action) == "forget"
