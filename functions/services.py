@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from launchpad.auth.store import UserStore, open_user_store
 from launchpad.config import Config
@@ -23,6 +24,7 @@ class Services:
     users: UserStore | None
     signals: Signals  # metrics and notifications
     background: set[object] = field(default_factory=set)  # running background syncs, kept referenced
+    planning: asyncio.Task[dict[str, Any]] | None = None  # the plan being made: requests meanwhile share it
     _reconciler: Reconciler | None = None
 
     @property

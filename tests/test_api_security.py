@@ -203,3 +203,22 @@ async def test_task_names_cannot_leave_the_tasks_folder(api: Api) -> None:
             assert answer.status_code in (404, 405, 422), (method, url, answer.status_code, answer.text)
             assert answer.json()["error"], answer.text
     assert api.repo.git("ls-remote", str(api.repo.remote), "main") == before, "nothing was committed"
+
+
+async def test_plans_asked_for_at_once_are_made_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan fetches from git and lists all of Temporal: twenty requests of a plain user at once
+    get one plan between them (made once, answered to all), not twenty."""
+    reconciler = api.services.reconciler
+    planned = reconciler.plan
+    made = 0
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal made
+        made += 1
+        return await planned(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reconciler, "plan", counted)
+    alice = await api.headers(ALICE)
+    answers = await asyncio.gather(*(api.http.get("/sync/plan", headers=alice) for _ in range(20)))
+    assert [a.status_code for a in answers] == [200] * 20 and len({a.text for a in answers}) == 1
+    assert made == 1

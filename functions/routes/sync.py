@@ -71,8 +71,17 @@ async def sync_status(caller: User) -> dict[str, Any]:
 
 @router.get("/plan", response_model=PlanResponse)
 async def sync_plan(caller: User) -> dict[str, Any]:
-    """What a sync would do now, and why (fetches the repository, lists Temporal; writes nothing)."""
-    plan, _ = await caller.svc.reconciler.plan()
+    """What a sync would do now, and why (fetches the repository, lists Temporal; writes nothing).
+    One plan is made at a time: the requests that arrive while it is made get it too, so a plain
+    user's requests at once cannot make the server fetch from git and list all of Temporal once each."""
+    svc = caller.svc
+    if svc.planning is None or svc.planning.done():
+        svc.planning = asyncio.get_running_loop().create_task(_plan(svc))
+    return await asyncio.shield(svc.planning)  # a caller that leaves does not cancel it for the others
+
+
+async def _plan(svc: Services) -> dict[str, Any]:
+    plan, _ = await svc.reconciler.plan()
     return plan.as_dict()
 
 
