@@ -90,6 +90,12 @@ class ApplyResult:
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
+    def told(self, item: PlanItem, ok: bool, message: str, wrote: bool = False) -> None:
+        """What applying the item did: an outcome of the sync, kept on the item too (two items
+        may share kind, name and action: orphans of one task in two namespaces)."""
+        item.outcome = Outcome(item.kind, item.name, str(item.action), ok, message, wrote)
+        self.outcomes.append(item.outcome)
+
 
 @dataclass
 class Applier:
@@ -116,7 +122,7 @@ class Applier:
             async with gate:
                 if result.outage or self.lost():  # the rest would only wait for retries to time out
                     why = "skipped: outage" if result.outage else "skipped: lease lost"
-                    result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, why))
+                    result.told(item, False, why)
                     return
                 waiting = item.waiting or _waits_on(item, unready)
                 if waiting and item.action in WRITES:
@@ -168,11 +174,11 @@ class Applier:
             if outage and not result.outage:
                 result.outage = outage
             message = outage or _message(exc)
-            result.outcomes.append(Outcome(item.kind, item.name, str(item.action), False, message))
+            result.told(item, False, message)
             if not outage:
                 await self._failed(item, revision, message, result)
             return False
-        result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, message, wrote))
+        result.told(item, True, message, wrote)
         if item.orphan and not (item.applied and item.applied.path):  # it has no record: nothing to keep
             return True
         if item.action in (Action.DELETE, Action.FORGET, Action.STOP):
@@ -193,7 +199,7 @@ class Applier:
 
     async def _wait(self, item: PlanItem, why: str, revision: str, result: ApplyResult) -> None:
         """Leave the object as it is, say which dependency it waits for, and try it next sync."""
-        result.outcomes.append(Outcome(item.kind, item.name, str(item.action), True, why))
+        result.told(item, True, why)
         item.wait(why)
         record = _held(item, revision, why)
         result.retry.add(record.path)

@@ -16,7 +16,7 @@ from typing import Any
 from launchpad.config import ReconcilerConfig
 from launchpad.errors import LaunchpadError
 from launchpad.spec.dependencies import cycles, describe, levels
-from launchpad.state.records import AppliedObject, FileError, Kind, SyncStatus
+from launchpad.state.records import AppliedObject, FileError, Kind, Outcome, SyncStatus
 from reconciler.desired import DesiredObject, DesiredState, stem
 from reconciler.live import Live, LiveSchedule, Target
 
@@ -50,6 +50,7 @@ class PlanItem:
     blocked: str | None = None  # why the action cannot be done (it fails without writing)
     waiting: str | None = None  # the dependency it waits for, and why (it writes nothing this sync)
     takes_over: str | None = None  # the deleted task whose schedule (same place and id) it replaces
+    outcome: Outcome | None = None  # what applying it did (set by the apply)
 
     @property
     def temporal_id(self) -> str | None:

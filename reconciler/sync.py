@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
@@ -121,15 +120,13 @@ class SyncResult:
     trigger: str = ""  # set for observers, with the start time
     started_at: datetime | None = None
 
-    @functools.cached_property
+    @property
     def applied(self) -> list[tuple[PlanItem, Outcome]]:
         """Each plan item with what applying it did; the items the sync did not reach are left
         out. Read by the observers once the sync is over (metrics, logs, notifications)."""
         if self.plan is None:
             return []
-        by_key = {(str(o.kind), o.name, o.action): o for o in self.outcomes}
-        paired = ((item, by_key.get((str(item.kind), item.name, str(item.action)))) for item in self.plan.items)
-        return [(item, outcome) for item, outcome in paired if outcome is not None]
+        return [(item, item.outcome) for item in self.plan.items if item.outcome is not None]
 
     @property
     def writes(self) -> int:

@@ -12,6 +12,7 @@ from launchpad.observability.emf import EmfSink
 from launchpad.observability.logs import JsonFormatter, TextFormatter, begin, bind, end, redact
 from launchpad.observability.metrics import APPLIES, FILE_ERRORS, SYNC_SECONDS, trigger_label
 from launchpad.state.records import FileError, Kind, Outcome, RunStatus
+from reconciler.apply import ApplyResult
 from reconciler.observer import SYNC, Notice, assess, transitions
 from reconciler.plan import Action, Plan, PlanItem
 from reconciler.sync import SyncResult
@@ -101,6 +102,8 @@ def test_objects_that_fail_recover_or_go_away() -> None:
         Outcome(Kind.SCHEDULE, "b", "create", True, wrote=True),
         Outcome(Kind.SCHEDULE, "c", "delete", True, wrote=True),
     ]
+    for planned, outcome in zip(plan.items, outcomes, strict=True):  # as the apply tells each item
+        planned.outcome = outcome
     errors = [FileError("deployments/tasks/d.yaml", "workflow", "bad", "abc")]
     result = SyncResult("s2", RunStatus.FAILED, "abc", plan, outcomes, errors)
     known = {"schedule:c": Notice("degraded", "old"), "file:deployments/tasks/e.yaml": Notice("degraded", "was bad")}
@@ -112,3 +115,14 @@ def test_objects_that_fail_recover_or_go_away() -> None:
         ("recovered", "file:deployments/tasks/e.yaml"),  # every broken file is known: e is not one any more
     ]
     assert changes.drop == {"schedule:c", "file:deployments/tasks/e.yaml"}  # c was deleted: forgotten quietly
+
+
+def test_two_items_of_one_name_keep_their_own_outcomes() -> None:
+    """Orphans of one task in two namespaces share kind, name and action: each keeps what
+    applying it did (the pairing by those three gave both the last outcome)."""
+    left, right = item("a", Action.DELETE), item("a", Action.DELETE)
+    applied = ApplyResult()
+    applied.told(left, False, "refused")
+    applied.told(right, True, "deleted", wrote=True)
+    result = SyncResult("s", RunStatus.FAILED, "abc", Plan("abc", [left, right]), applied.outcomes)
+    assert [(o.ok, o.message) for _, o in result.applied] == [(False, "refused"), (True, "deleted")]
