@@ -3,7 +3,8 @@
 A lease lives in the state store with an expiry (`reconciler.lock_ttl`); its holder renews it
 while the sync runs. A holder that dies stops renewing: another process takes the lease over
 once it expires, or at once when the holder was a process of this host that no longer exists.
-A holder that finds its lease gone (it was paused longer than the TTL) stops writing.
+A holder that finds its lease gone (it was paused longer than the TTL), or cannot renew it
+within the TTL (the store unreachable), stops writing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from types import TracebackType
 
@@ -22,16 +24,29 @@ from launchpad.state.store import StateStore, call
 log = logging.getLogger(__name__)
 
 
+def machine() -> str:
+    """This host as its process ids see it: the host name and the PID namespace. Containers may
+    share a host name without sharing process ids (`--network host`): a pid of another namespace
+    says nothing here."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:  # not Linux: the host name alone
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def new_holder() -> str:
-    """`host:pid:nonce`: which process holds a lease, so that one on the same host can tell it died."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """`host/pidns:pid:nonce`: which process holds a lease, so that one of the same host and
+    PID namespace can tell it died."""
+    return f"{machine()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def is_dead(holder: str) -> bool:
-    """Whether the holder was a process of this host that no longer runs (unknown: alive)."""
+    """Whether the holder was a process of this host and PID namespace that no longer runs
+    (unknown: alive)."""
     host, _, rest = holder.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != machine() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
@@ -73,16 +88,22 @@ class Lease:
             pass  # a follow-up nobody will run now: the next trigger covers it
 
     async def _keep(self) -> None:
+        renewed_at = time.monotonic()
         while not self.lost:
             await asyncio.sleep(self.ttl / 3)
             try:
                 renewed = await call(self.store, self.store.renew_lease, self.scope, self.holder, self.ttl)
-            except Exception:  # the store is unreachable: try again; the lease is lost only if taken
-                log.warning("cannot renew the sync lease; retrying", exc_info=True)
-                continue
+            except Exception:  # the store is unreachable: try again, while the lease may still be ours
+                if time.monotonic() - renewed_at < self.ttl:
+                    log.warning("cannot renew the sync lease; retrying", exc_info=True)
+                    continue
+                log.error("the sync lease %s was not renewed within its TTL: this sync stops writing", self.scope)
+                self.lost = True  # it expired in the store: another process may hold it now
+                return
             if not renewed:
                 log.error("the sync lease %s was taken over: this sync stops writing", self.scope)
                 self.lost = True
+            renewed_at = time.monotonic()
 
     async def finish(self) -> bool:
         """Store the meta; True when a follow-up was requested meanwhile (the lease is kept for
