@@ -50,8 +50,9 @@ def map_strings(doc: Any, fn: Callable[[str, Path], Any], path: Path = ()) -> An
     return doc
 
 
-def inject_env(doc: Any, file: str, env: Mapping[str, str]) -> tuple[Any, set[Path]]:
-    """Replace env references; return the new document and the paths that received a value."""
+def inject_env(doc: Any, file: str, env: Mapping[str, str], used: set[str] | None = None) -> tuple[Any, set[Path]]:
+    """Replace env references; return the new document and the paths that received a value.
+    `used` collects the values taken from the environment."""
     errors: list[SpecError] = []
     injected: set[Path] = set()
 
@@ -62,6 +63,8 @@ def inject_env(doc: Any, file: str, env: Mapping[str, str]) -> tuple[Any, set[Pa
             name, default = match[1], match[2]
             if name in env:
                 injected.add(path)
+                if used is not None:
+                    used.add(env[name])
                 return env[name]
             if default is not None:
                 return default

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from launchpad.errors import SpecError, SpecErrors
+from launchpad.observability.logs import redact
 from launchpad.render import Path, apply_overwrite, guarded_changes, inject_env, is_templated, render_template
 from launchpad.spec.positions import locate
 from launchpad.spec.reading import read_yaml, validate
@@ -68,7 +69,9 @@ class TaskDocument:
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
-        doc, injected = inject_env(raw, file, os.environ if env is None else env)
+        used: set[str] = set()
+        doc, injected = inject_env(raw, file, os.environ if env is None else env, used)
+        redact(used)  # values from the environment may be secrets: no log line shows them
         document = cls(file, _check_name(doc, file, required=True), doc, frozenset(injected))
         document.check()
         return document
@@ -154,7 +157,9 @@ def parse_worker(text: str, file: str, env: Mapping[str, str] | None = None) -> 
 
 def worker_from_raw(raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
     """Task-only keys are refused by name, together with every other error of the file."""
-    doc, _ = inject_env(raw, file, os.environ if env is None else env)
+    used: set[str] = set()
+    doc, _ = inject_env(raw, file, os.environ if env is None else env, used)
+    redact(used)  # values from the environment may be secrets: no log line shows them
     name = _check_name(doc, file, required=False)
     task_keys = task_only_keys(doc)
     refused = [SpecError(file, key, message) for key, message in task_keys.items()]

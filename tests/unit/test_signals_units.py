@@ -126,3 +126,20 @@ def test_two_items_of_one_name_keep_their_own_outcomes() -> None:
     applied.told(right, True, "deleted", wrote=True)
     result = SyncResult("s", RunStatus.FAILED, "abc", Plan("abc", [left, right]), applied.outcomes)
     assert [(o.ok, o.message) for _, o in result.applied] == [(False, "refused"), (True, "deleted")]
+
+
+def test_values_injected_into_a_task_file_never_reach_a_log_line() -> None:
+    """A task file's `${VAR}` values may be secrets (the task page shows them as ***): once the file
+    is read, no log line shows them, whatever logs them (a workflow id built from one, say)."""
+    from launchpad.spec.document import TaskDocument
+
+    secret = "tok-5d41402abc4b2a76"
+    text = (
+        "name: t\nrunner: WorkflowRunner\nworkflow: {task_queue: q, workflow_id: 'job-${LP_TOKEN}', workflow: Task,"
+        " workflow_kwargs: {activity: zero}}\n"
+    )
+    TaskDocument.parse(text, "deployments/tasks/t.yaml", env={"LP_TOKEN": secret})
+    line = record("started %s", f"job-{secret}", fields={"temporal_id": f"job-{secret}"})
+    for formatter in (JsonFormatter(), TextFormatter()):
+        shown = formatter.format(line)
+        assert secret not in shown and "job-***" in shown, shown
