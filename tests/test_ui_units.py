@@ -120,6 +120,18 @@ def test_deploy_form_fields() -> None:
     assert form.template_args == ["who", "timeout"] and form.overwrite_paths == []
 
 
+def test_a_form_value_with_aliases_is_refused() -> None:
+    """390 bytes of nested `&a [*b, *b, ...]` became gigabytes once a template made text of them,
+    and the API stalled: a form value is YAML without aliases."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    form = DeployForm(template_args=["who"])
+    with pytest.raises(SpecErrors, match="aliases"):
+        submitted(form, {"arg.who": "{" + ", ".join(levels) + "}"}, "t.yaml")
+    args, _ = submitted(form, {"arg.who": "{a: [x, y], b: &c plain}"}, "t.yaml")  # an anchor alone is harmless
+    assert args == {"who": {"a": ["x", "y"], "b": "plain"}}
+
+
 def test_submitted_values_are_yaml_and_empty_fields_are_left_out() -> None:
     form = DeployForm(template_args=["who", "timeout"])
     fields = {

@@ -47,9 +47,19 @@ def form_for(doc: Mapping[str, Any], template: bool, overwritable: bool) -> Depl
     )
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a few hundred bytes of `&a [*b, *b, ...]` stand for gigabytes
+    once a template turns the value into text, and a plain user's form stalled the API."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases (*name) are not allowed in a form value")
+        return super().compose_node(parent, index)
+
+
 def _value(text: str, file: str, where: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_PlainLoader)  # a SafeLoader, without aliases
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(file, where, f"not a YAML value: {exc}")]) from None
 
