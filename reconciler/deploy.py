@@ -38,7 +38,7 @@ class TaskFile:
 
 def check_name(name: str) -> str:
     """Task names are file stems: no separators, no `..`, so no path traversal."""
-    if not TASK_NAME.match(name) or ".." in name:
+    if not TASK_NAME.fullmatch(name) or ".." in name:  # fullmatch: `$` alone lets a final newline through
         raise TaskNotFound(f"invalid task name {name!r}")
     return name
 

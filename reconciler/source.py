@@ -361,6 +361,10 @@ class GitSource:
             raise UnknownRevision(f"unknown revision {ref!r}")
         if "@{" in ref:
             raise UnknownRevision(f"unknown revision {ref!r}: reflog and upstream names (@{{...}}) are not accepted")
+        if "^{/" in ref or ref.startswith(":/"):  # git runs the regex over every commit message: seconds each
+            raise UnknownRevision(
+                f"unknown revision {ref!r}: searches by commit message (:/ and ^{{/...}}) are not accepted"
+            )
         head = self.head()
         key = (ref, head)
         if key not in self._resolved:

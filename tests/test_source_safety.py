@@ -81,6 +81,10 @@ def test_resolve_answers_only_the_branchs_history(repo: GitRepo, tmp_path: Path)
     for ref in ("origin/feature-x", "feature-x", unmerged, unmerged[:12], "HEAD@{0}", "main@{1}", "@{-1}", "HEAD@{u}"):
         with pytest.raises(UnknownRevision):
             source.resolve(ref)
+    # searches by commit message run a caller's regex over the whole history (seconds each, by backtracking)
+    for ref in ("HEAD^{/(.*)(.*)\\2\\1Q}", ":/(.*)(.*)\\2\\1Q", "main^{/second}"):
+        with pytest.raises(UnknownRevision, match="searches by commit message"):
+            source.resolve(ref)
     # a commit that exists in the cache but is not on the branch (a local commit, say)
     repo.git(
         "-C",
