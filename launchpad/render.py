@@ -105,6 +105,9 @@ def render_template(doc: Any, args: Mapping[str, Any], file: str) -> Any:
         except TemplateError as exc:
             errors.append(SpecError(file, format_path(path), f"template error: {_jinja_message(exc)}"))
             return text
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # `{{ n + 1 }}` with n="x", `{{ a / 0 }}`
+            errors.append(SpecError(file, format_path(path), f"template error: {type(exc).__name__}: {exc}"))
+            return text
 
     result = map_strings(doc, render)
     if errors:

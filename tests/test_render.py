@@ -167,3 +167,10 @@ def test_values_cannot_change_other_fields(value: str) -> None:
     assert spec.workflow.workflow_kwargs.args[0] == value
     assert spec.workflow.memo == {"owner": "platform"}
     assert spec.workflow.task_queue == "q"
+
+
+def test_a_template_that_fails_on_its_arguments_is_a_clear_error() -> None:
+    """`{{ n * 2 }}` with n a mapping raised TypeError out of the render: the API answered 500."""
+    errors = spec_errors(lambda: doc().render({"customer": "acme", "items": [], "n": {"a": 1}, "timeout": 5}))
+    [error] = errors
+    assert error.startswith(f"{FILE}: workflow.workflow_kwargs.args.2: template error: TypeError: "), error
