@@ -16,10 +16,11 @@ async def settle(api: Api) -> None:
 async def test_list_and_show_tasks_redacts_env_values(api: Api) -> None:
     api.task(
         "secretive",
-        task_text("secretive", f"{api.prefix}-s", args='["${API_TOKEN:-dev-token}", plain]'),
+        "namespace: ${TEAM_NAMESPACE}\n"
+        + task_text("secretive", f"{api.prefix}-s", args='["${API_TOKEN:-dev-token}", plain]'),
     )
     api.repo.commit("secretive")
-    api.services.reconciler.env = {"API_TOKEN": "s3cr3t-value"}
+    api.services.reconciler.env = {"API_TOKEN": "s3cr3t-value", "TEAM_NAMESPACE": "default"}
     listed = await api.call("GET", "/tasks")
     assert listed.status_code == 200
     names = {t["name"] for t in listed.json()}
@@ -33,6 +34,10 @@ async def test_list_and_show_tasks_redacts_env_values(api: Api) -> None:
     assert secret.status_code == 200, secret.text
     assert secret.json()["spec"]["workflow"]["workflow_kwargs"]["args"] == ["***", "plain"]
     assert "s3cr3t-value" not in secret.text
+    # the summaries hide them too (the namespace read from the environment was shown as it was)
+    assert secret.json()["namespace"] == "***" and secret.json()["spec"]["namespace"] == "***"
+    summaries = {t["name"]: t for t in (await api.call("GET", "/tasks")).json()}
+    assert summaries["secretive"]["namespace"] == "***"
     missing = await api.call("GET", "/tasks/nope")
     assert missing.status_code == 404 and missing.json()["error"] == "task_not_found"
 

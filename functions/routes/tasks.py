@@ -41,18 +41,19 @@ def redact(doc: Any, injected: frozenset[KeyPath], path: KeyPath = ()) -> Any:
 
 
 def summary(doc: "TaskDocument") -> dict[str, Any]:
-    workflow = doc.doc.get("workflow") or {}
+    shown = redact(doc.doc, doc.injected)  # as the spec is shown: values from the environment hidden
+    workflow = shown.get("workflow") or {}
     return {
         "name": doc.name,
         "path": doc.file,
-        "runner": doc.doc.get("runner"),
+        "runner": shown.get("runner"),
         "workflow": workflow.get("workflow") if isinstance(workflow, dict) else None,
-        "server": doc.doc.get("server"),
-        "namespace": doc.doc.get("namespace"),
+        "server": shown.get("server"),
+        "namespace": shown.get("namespace"),
         "template": doc.template,
         "overwritable": doc.overwritable,
         "overwrite_paths": doc.overwrite_paths,
-        "deploy_on_server_start": bool(doc.doc.get("deploy_on_server_start")),
+        "deploy_on_server_start": bool(shown.get("deploy_on_server_start")),
     }
 
 
