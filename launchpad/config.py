@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal, Self, get_args
 from urllib.parse import unquote, urlsplit
 
@@ -36,6 +36,17 @@ def _web_address(value: str) -> str:
 
 
 WebAddress = Annotated[str, AfterValidator(_web_address)]
+
+
+def _repository_folder(value: str) -> str:
+    """A folder inside the repository: a file the API writes there must stay in the work tree."""
+    parts = PurePosixPath(value).parts
+    if not value or value.startswith("/") or "\\" in value or ".." in parts:
+        raise ValueError("must be a folder of the repository: a relative path without `..` (`.` is its root)")
+    return value
+
+
+RepositoryFolder = Annotated[str, AfterValidator(_repository_folder)]
 
 
 class NamespaceConfig(StrictModel):
@@ -279,10 +290,10 @@ class RepositoryConfig(StrictModel):
 
     url: str = Field(default=".", description="a git URL, or a path relative to the configuration file")
     branch: str = Field(default="main", description="the branch that is synced and deployed from")
-    tasks_path: str | None = Field(
+    tasks_path: RepositoryFolder | None = Field(
         default=None, description="folder of the task files in the repository; unset: watcher.modules.tasks"
     )
-    workers_path: str | None = Field(
+    workers_path: RepositoryFolder | None = Field(
         default=None, description="folder of the worker files in the repository; unset: watcher.modules.workers"
     )
     code_paths: list[str] | None = Field(

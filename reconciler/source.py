@@ -430,10 +430,14 @@ class GitSource:
                 if content is None:
                     self._git("rm", "-q", "--", path)
                 else:
-                    target = self.path / path
+                    target = (self.path / path).resolve()
+                    if not target.is_relative_to(self.path.resolve()):
+                        raise SourceError(f"cannot commit {path}: it is outside the repository")
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(content)
                     self._git("add", "--", path)
+                if not self._staged(path):  # the same content again: nothing to commit
+                    return self.fetch()
                 committer = {"GIT_COMMITTER_NAME": "launchpad", "GIT_COMMITTER_EMAIL": "launchpad@localhost"}
                 by = f"--author={author} <{email}>"
                 self._git("commit", "-q", "-m", message, by, env=self._local_env() | committer)
@@ -442,6 +446,16 @@ class GitSource:
             except GitFailed as failed:
                 raise SourceError(f"cannot commit {path}: {failed.message}") from None
             return self.fetch()
+
+    def _staged(self, path: str) -> bool:
+        """Whether the index differs from the branch head at `path`."""
+        try:
+            self._git("diff", "--cached", "--quiet", "--", path)
+        except GitFailed as failed:
+            if failed.returncode == 1:
+                return True
+            raise
+        return False
 
     def blobs(self, revision: str, paths: list[str]) -> dict[str, str]:
         """The blob sha of each of these paths that exists at the revision (one `git ls-tree`,

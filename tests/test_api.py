@@ -154,6 +154,8 @@ workflow:
     assert api.repo.head() == body["revision"]
     described = temporal_json(api.engine.server, "schedule", "describe", "--schedule-id", sid)
     assert described["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
+    again = await api.call("PUT", "/tasks/fresh", json={"content": content, "message": "add fresh again"})
+    assert again.status_code == 200 and again.json()["revision"] == body["revision"], again.text  # no empty commit
     invalid = await api.call("PUT", "/tasks/fresh", json={"content": content.replace("every: 1h", "every: soon")})
     assert invalid.status_code == 422 and invalid.json()["details"][0]["path"] == "workflow.intervals.0.every"
     traversal = await api.call("PUT", "/tasks/..%2F..%2Fetc%2Fpasswd", json={"content": content})

@@ -155,3 +155,17 @@ def test_config_path_lookup(tmp_path: Path) -> None:
     assert config.base_dir == tmp_path and config.path(config.state.path) == tmp_path / "here.db"
     with pytest.raises(SpecErrors):
         load_config(tmp_path / "missing.yaml", {})
+
+
+@pytest.mark.parametrize("folder", ["/", "/srv/tasks", "../elsewhere", "deployments/../../x", "a\\b", ""])
+def test_a_tasks_folder_outside_the_repository_is_refused(folder: str) -> None:
+    """The API writes task files into this folder: `/` made a PUT write /NAME.yaml on the host."""
+    with pytest.raises(SpecErrors) as caught:
+        parse_config(f"repository: {{tasks_path: '{folder}'}}\n", "c.yaml", env={})
+    [error] = caught.value.errors
+    assert error.path == "repository.tasks_path" and "folder of the repository" in error.message
+
+
+def test_a_tasks_folder_of_the_repository_is_accepted() -> None:
+    for folder in (".", "deployments/tasks", "teams/a/tasks"):
+        assert parse_config(f"repository: {{tasks_path: '{folder}'}}\n", "c.yaml", env={}).tasks_dir == folder
