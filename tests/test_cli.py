@@ -83,9 +83,9 @@ def test_the_command_leaves_without_interpreter_finalization() -> None:
     had succeeded exit -6 in CI (temporalio/sdk-python#300)."""
     script = (
         "import atexit, sys; atexit.register(lambda: print('finalized')); "
-        "sys.argv = ['launchpad', 'validate', 'no-such-folder']; "
+        "sys.argv = ['launchpad', 'setup']; "
         "from launchpad.cli import main; main()"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
-    assert done.returncode == 1, done.stderr
-    assert "finalized" not in done.stdout and "error" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "finalized" not in done.stdout and "give --name" in done.stderr
