@@ -169,3 +169,10 @@ def test_a_tasks_folder_outside_the_repository_is_refused(folder: str) -> None:
 def test_a_tasks_folder_of_the_repository_is_accepted() -> None:
     for folder in (".", "deployments/tasks", "teams/a/tasks"):
         assert parse_config(f"repository: {{tasks_path: '{folder}'}}\n", "c.yaml", env={}).tasks_dir == folder
+
+
+def test_a_notification_target_retries_twice_by_default() -> None:
+    [target] = parse_config(
+        "notifications: [{name: team, url: 'https://hooks.example.test/x'}]\n", "c.yaml", env={}
+    ).notifications
+    assert (target.retries, target.timeout) == (2, timedelta(seconds=5))
