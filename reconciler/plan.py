@@ -214,7 +214,7 @@ def _schedule(
     def item(action: Action, reason: str, *, drift: bool = False, status: SyncStatus = SyncStatus.SYNCED) -> PlanItem:
         return PlanItem(obj.kind, obj.name, action, reason, drift=drift, status=status, live_fingerprint=fp)
 
-    status = SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
+    status = _applied_status(obj)
     changed = prev is None or prev.spec_hash != obj.spec_hash or prev.kind != obj.kind
     self_heal = settings.self_heal if obj.policy.self_heal is None else obj.policy.self_heal
 
@@ -264,6 +264,11 @@ def _schedule(
     return item(Action.NOOP, "in sync", status=status)
 
 
+def _applied_status(obj: DesiredObject) -> SyncStatus:
+    """What an object is once its file is applied: Degraded when that is its last good version."""
+    return SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
+
+
 def _drifted(prev: AppliedObject, found: LiveSchedule) -> bool:
     """Whether the schedule differs from what launchpad last wrote (unknown: not drift)."""
     return prev.fingerprint is not None and found.fingerprint != prev.fingerprint
@@ -271,7 +276,7 @@ def _drifted(prev: AppliedObject, found: LiveSchedule) -> bool:
 
 def _task(obj: DesiredObject, prev: AppliedObject | None, live: Live, target: Target, instance: str) -> PlanItem:
     found = live.workflows.get((target, obj.temporal_id or ""))
-    status = SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
+    status = _applied_status(obj)
     if found is None or not found.running:
         return PlanItem(obj.kind, obj.name, Action.START, "not running", status=status)
     if prev is not None and prev.spec_hash == obj.spec_hash and prev.kind == obj.kind:
@@ -290,7 +295,7 @@ def _task(obj: DesiredObject, prev: AppliedObject | None, live: Live, target: Ta
 
 
 def _worker(obj: DesiredObject, prev: AppliedObject | None) -> PlanItem:
-    status = SyncStatus.DEGRADED if obj.last_good else SyncStatus.SYNCED
+    status = _applied_status(obj)
     if prev is None:
         return PlanItem(obj.kind, obj.name, Action.START, "new worker", status=status)
     if prev.spec_hash != obj.spec_hash:
@@ -387,7 +392,7 @@ def _takeovers(items: list[PlanItem]) -> None:
             continue
         item.takes_over, item.blocked = gone.name, None
         item.reason = f"takes over the schedule of task {gone.name!r}, whose file is gone"
-        item.status = SyncStatus.DEGRADED if item.wanted.last_good else SyncStatus.SYNCED
+        item.status = _applied_status(item.wanted)
         gone.action, gone.reason = Action.FORGET, f"file deleted; its schedule is replaced by task {item.name!r}"
 
 

@@ -241,13 +241,16 @@ class Reconciler:
         views = [self._all_scopes] if own else []
         return views + [self._all_scopes.scoped(s.name) for s in self.config.reconciler.scopes if s.name != own]
 
-    async def _depended_on(self, desired: DesiredState, covered: Collection[AppliedObject]) -> list[AppliedObject]:
+    async def _depended_on(
+        self, desired: DesiredState, covered: Collection[AppliedObject], *, all_ours: bool
+    ) -> list[AppliedObject]:
         """The records of the tasks the desired objects depend on that the plan does not cover:
-        this reconciler's, else another scope's (a task of another scope is ready to depend on
-        once that scope's reconciler has synced it). One batched read per store, when needed."""
+        this reconciler's (unless `covered` holds all of them already), else another scope's (a task
+        of another scope is ready to depend on once that scope's reconciler has synced it). One
+        batched read per store, when needed."""
         needed = {d for o in desired.objects.values() for d in o.policy.depends_on} - {o.name for o in covered}
         found: list[AppliedObject] = []
-        for store in [self.store, *self._elsewhere()]:
+        for store in [*([] if all_ours else [self.store]), *self._elsewhere()]:
             missing = needed - {o.name for o in found if o.kind in MANAGED_IN_TEMPORAL}
             if not missing:
                 break
@@ -303,7 +306,7 @@ class Reconciler:
             listing.cancel()
             raise
         live = await self._scan(desired, applied, known, await listing)
-        others = await self._depended_on(desired, applied)  # another scope's tasks they depend on
+        others = await self._depended_on(desired, applied, all_ours=True)  # another scope's tasks they depend on
         settings, suspended = self.config.reconciler, meta.suspended
         plan = make_plan(
             desired, applied, live, settings, self.resolve, instance=self.instance, others=others, suspended=suspended
@@ -342,7 +345,7 @@ class Reconciler:
         read = {*files, *blobs}  # files not read again keep the errors the last sync found in them
         kept = [e for e in meta.errors if e.file not in read]
         desired.errors, desired.broken = kept + desired.errors, desired.broken | {stem(e.file) for e in kept}
-        others = await self._depended_on(desired, applied)  # what they wait for
+        others = await self._depended_on(desired, applied, all_ours=False)  # what they wait for
         plan = make_plan(
             desired,
             applied,

@@ -31,22 +31,16 @@ Dispatch = Callable[[Services, str, bool], Awaitable[Dispatched]]  # (services, 
 
 
 async def in_process(svc: Services, trigger: str, hard: bool) -> Dispatched:
-    """The sync in the background of this process (a server's: `launchpad api`, `start`, `dev`)."""
-    sync_id = await start_sync(svc, trigger, hard=hard)
-    return Dispatched("started", sync_id) if sync_id else Dispatched("queued")
-
-
-async def start_sync(svc: Services, trigger: str, *, hard: bool = False) -> str | None:
-    """Take the lease and run the sync in the background; None when one is already running
-    (it then runs one follow-up)."""
+    """The sync in the background of this process (a server's: `launchpad api`, `start`, `dev`),
+    under a lease taken now; `queued` when one is already running (it then runs one follow-up)."""
     lease = await svc.reconciler.lease()
     if lease is None:
-        return None
+        return Dispatched("queued")
     sync_id = new_sync_id()
     task = asyncio.get_running_loop().create_task(svc.reconciler.sync(trigger, hard=hard, lease=lease, sync_id=sync_id))
     svc.background.add(task)
     task.add_done_callback(svc.background.discard)
-    return sync_id
+    return Dispatched("started", sync_id)
 
 
 @router.post("", response_model=Accepted, status_code=202)

@@ -50,14 +50,14 @@ class TaskView:
     commit_url: str | None = None
 
 
-def _kind(spec: "TaskSpec | None", template: bool) -> str:
-    if template:
-        return "template"
-    if spec is None:
-        return "unknown"
+def _read(doc: "TaskDocument") -> tuple["TaskSpec | None", str]:
+    """The file's spec (None for a template) and what kind of task it is; SpecErrors when broken."""
+    if doc.template:
+        return None, "template"
+    spec = doc.spec()
     if spec.is_scheduled:
-        return "schedule"
-    return "task" if spec.deploy_on_server_start else "on demand"
+        return spec, "schedule"
+    return spec, "task" if spec.deploy_on_server_start else "on demand"
 
 
 def _form(doc: "TaskDocument", kind: str) -> DeployForm | None:
@@ -81,32 +81,33 @@ def handles_of(svc: Services, spec: "TaskSpec") -> Handles:
     return Handles(target.name, namespace, spec.workflow.workflow_id, schedule_id)
 
 
-async def _document(svc: Services, name: str) -> tuple["TaskFile", "TaskDocument"]:
-    """The task's file at the head, parsed (git is read in a thread, never on the event loop)."""
-    from reconciler.deploy import locate
-
-    rec = svc.reconciler
-    found = await locate(rec, name)
-    return found, await asyncio.to_thread(rec.document, found.path, found.blob)
+async def _parsed(svc: Services, found: "TaskFile") -> "TaskDocument":
+    """The file parsed (git is read in a thread, never on the event loop); SpecErrors when broken."""
+    return await asyncio.to_thread(svc.reconciler.document, found.path, found.blob)
 
 
 async def task_form(svc: Services, name: str) -> tuple[str, DeployForm | None]:
     """The task's file and the deploy form its page shows: what a posted form is read against,
     without the page's reads of Temporal and of the history."""
-    found, doc = await _document(svc, name)
+    from reconciler.deploy import locate
+
+    found = await locate(svc.reconciler, name)
     try:
-        spec = None if doc.template else doc.spec()
+        doc = await _parsed(svc, found)
+        _, kind = _read(doc)
     except SpecErrors:
         return found.path, None
-    return found.path, _form(doc, _kind(spec, doc.template))
+    return found.path, _form(doc, kind)
 
 
 async def task_handles(svc: Services, name: str) -> Handles:
     """Where the buttons of the task's page act; a template or a broken file has nothing to act on."""
-    _, doc = await _document(svc, name)
-    if doc.template:
+    from reconciler.deploy import locate
+
+    spec, _ = _read(await _parsed(svc, await locate(svc.reconciler, name)))
+    if spec is None:
         raise ApiError(409, "not_deployable", f"task {name!r} is a template: it has no workflow or schedule")
-    return handles_of(svc, doc.spec())
+    return handles_of(svc, spec)
 
 
 async def _applied(svc: Services, name: str) -> AppliedObject | None:
@@ -125,11 +126,10 @@ async def task_view(svc: Services, name: str, form: DeployForm | None = None) ->
     view.commit_url = links.commit(found.revision)
     spec: TaskSpec | None = None
     try:
-        doc = await asyncio.to_thread(rec.document, found.path, found.blob)
+        doc = await _parsed(svc, found)
         view.spec_yaml = yaml.safe_dump(redact(doc.doc, doc.injected), sort_keys=False, allow_unicode=True)
         view.description = doc.doc.get("description") if isinstance(doc.doc.get("description"), str) else None
-        spec = None if doc.template else doc.spec()
-        view.kind = _kind(spec, doc.template)
+        spec, view.kind = _read(doc)
         shown = _form(doc, view.kind)
         view.form = form if form and shown else shown
     except SpecErrors as exc:

@@ -27,6 +27,15 @@ _REFUSED_TEMPLATE = "this task is not a template (template: false): template_arg
 _REFUSED_OVERWRITE = "this task is not overwritable (overwritable: false): overwrite is refused"
 
 
+def _with_env(raw: dict[str, Any], file: str, env: Mapping[str, str] | None) -> tuple[Any, set[Path]]:
+    """A task or worker file's env references replaced (from the process environment by default);
+    the values taken may be secrets, so no log line shows them from now on."""
+    used: set[str] = set()
+    doc, injected = inject_env(raw, file, os.environ if env is None else env, used)
+    redact(used)
+    return doc, injected
+
+
 def _check_name(doc: dict[str, Any], file: str, required: bool) -> str:
     stem = PurePath(file).stem
     name = doc.get("name")
@@ -69,9 +78,7 @@ class TaskDocument:
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> TaskDocument:
-        used: set[str] = set()
-        doc, injected = inject_env(raw, file, os.environ if env is None else env, used)
-        redact(used)  # values from the environment may be secrets: no log line shows them
+        doc, injected = _with_env(raw, file, env)
         document = cls(file, _check_name(doc, file, required=True), doc, frozenset(injected))
         document.check()
         return document
@@ -157,9 +164,7 @@ def parse_worker(text: str, file: str, env: Mapping[str, str] | None = None) -> 
 
 def worker_from_raw(raw: dict[str, Any], file: str, env: Mapping[str, str] | None = None) -> tuple[str, WorkerSpec]:
     """Task-only keys are refused by name, together with every other error of the file."""
-    used: set[str] = set()
-    doc, _ = inject_env(raw, file, os.environ if env is None else env, used)
-    redact(used)  # values from the environment may be secrets: no log line shows them
+    doc, _ = _with_env(raw, file, env)
     name = _check_name(doc, file, required=False)
     task_keys = task_only_keys(doc)
     refused = [SpecError(file, key, message) for key, message in task_keys.items()]
