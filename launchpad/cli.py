@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -59,13 +60,21 @@ def options(log_format: LogFormatOption = None) -> None:
     logging_for(log_format)
 
 
-def config_or_exit(path: Path | None) -> Config:
+class ErrorFormat(StrEnum):
+    text = "text"
+    github = "github"
+    json = "json"
+
+
+def config_or_exit(path: Path | None, output: ErrorFormat = ErrorFormat.text) -> Config:
+    """The configuration; its errors in `output`'s form (a CI points at the config file too),
+    then exit 1."""
     from launchpad.config import load_config
 
     try:
         return load_config(path)
     except SpecErrors as exc:
-        print_errors(exc.errors)
+        report_errors(exc.errors, output, Path)
         raise typer.Exit(1) from None
 
 
@@ -91,10 +100,17 @@ def print_errors(errors: list[SpecError]) -> None:
         )
 
 
-class ErrorFormat(StrEnum):
-    text = "text"
-    github = "github"
-    json = "json"
+def report_errors(errors: list[SpecError], output: ErrorFormat, path_of: Callable[[str], Path]) -> None:
+    """Errors as text (stderr), GitHub annotations or a JSON list (stdout); `path_of` finds an
+    error's file, for the path a CI shows relative to the current folder."""
+    from launchpad.error_report import as_json, github
+
+    if output == ErrorFormat.json:
+        print(as_json(errors, path_of))
+    elif output == ErrorFormat.github:
+        print(github(errors, path_of))
+    else:
+        print_errors(errors)
 
 
 @app.command()
@@ -107,7 +123,7 @@ def validate(
     ] = ErrorFormat.text,
 ) -> None:
     """Validate the configuration and every task and worker file; exit 1 on any error."""
-    validate_or_exit(config_or_exit(config), paths, output)
+    validate_or_exit(config_or_exit(config, output), paths, output)
 
 
 def registry_for(cfg: Config) -> Registry:
@@ -124,7 +140,7 @@ def registry_for(cfg: Config) -> Registry:
 def validate_or_exit(cfg: Config, paths: list[Path] | None = None, output: ErrorFormat = ErrorFormat.text) -> None:
     """Every file, its components and the dependencies between tasks; the errors with their
     line and column, as text (stderr), GitHub annotations or JSON (stdout)."""
-    from launchpad.error_report import as_json, github, locate_files
+    from launchpad.error_report import locate_files
     from launchpad.spec.catalog import load_catalog
     from launchpad.spec.dependencies import check_files
 
@@ -140,13 +156,9 @@ def validate_or_exit(cfg: Config, paths: list[Path] | None = None, output: Error
         return base / file if base is not None else Path(file)
 
     locate_files(catalog.errors, path_of)
-    if output == ErrorFormat.json:
-        print(as_json(catalog.errors, path_of))
-    elif output == ErrorFormat.github and catalog.errors:
-        print(github(catalog.errors, path_of))
+    if output == ErrorFormat.json or catalog.errors:
+        report_errors(catalog.errors, output, path_of)
     if catalog.errors:
-        if output == ErrorFormat.text:
-            print_errors(catalog.errors)
         err_console.print(f"[red]{len(catalog.errors)} error(s)[/red]")
         raise typer.Exit(1)
     summary = f"{len(catalog.tasks)} task(s), {len(catalog.workers)} worker(s)"

@@ -18,6 +18,7 @@ from launchpad.errors import SpecError, SpecErrors
 from launchpad.spec.base import model_hash
 from launchpad.spec.catalog import YAML_SUFFIXES, parse_file
 from launchpad.spec.document import TaskDocument
+from launchpad.spec.positions import position
 from launchpad.spec.task import TaskSpec
 from launchpad.spec.worker import WorkerSpec
 from launchpad.state.records import AppliedObject, FileError, Kind, Policy
@@ -171,7 +172,7 @@ def load_desired(
         unchanged = [o for o in previous if o.blob == blob and not o.error and o.kind != Kind.WORKER]
         if unchanged:
             for obj in unchanged:
-                _add(state, reuse(obj, source, code, env))
+                _add(state, reuse(obj, source, code, env), source)
             continue
         try:
             parsed = parse_object(path, source.read_blob(blob), blob, code, env)
@@ -181,18 +182,19 @@ def load_desired(
             for good in previous:  # the last good version stays desired
                 kept = reuse(good, source, code, env)
                 kept.last_good = True
-                _add(state, kept)
+                _add(state, kept, source)
             continue
         if parsed is not None:
-            _add(state, parsed)
+            _add(state, parsed, source)
     return state
 
 
-def _add(state: DesiredState, obj: DesiredObject) -> None:
+def _add(state: DesiredState, obj: DesiredObject, source: GitSource) -> None:
     known = state.objects.get(obj.key)
     if known is not None and known.path != obj.path:
-        state.errors.append(
-            FileError(obj.path, "name", f"{obj.kind} {obj.name!r} is also defined in {known.path}", state.revision)
-        )
+        # rare enough to read the second file again, for where a CI points: its `name:` key
+        line, column = position(source.read_blob(obj.blob), "name") or (None, None)
+        message = f"{obj.kind} {obj.name!r} is also defined in {known.path}"
+        state.errors.append(FileError(obj.path, "name", message, state.revision, line, column))
         return
     state.objects[obj.key] = obj

@@ -8,6 +8,7 @@ from reconciler.preview import CREATE, NO_CHANGE, PRUNE, UPDATE, Preview, Previe
 MARKER = "<!-- launchpad-plan -->"  # lets a CI job find and edit its earlier comment
 INLINE_LINES = 10  # longer field lists are collapsed
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
+CUT = "_…cut: the plan is longer than a comment holds; the CI job's log or summary has all of it._\n"
 ICONS = {CREATE: ":heavy_plus_sign:", UPDATE: ":pencil2:", PRUNE: ":wastebasket:"}  # GitHub and GitLab shortcodes
 
 
@@ -47,15 +48,23 @@ def render(preview: Preview, branch: str = "") -> str:
         where = f"{error.file}:{error.line}:{error.column}" if error.line else error.file
         lines.append(f"| :x: | file {code(where)} | error | {code(error.path)}: {cell(error.message)} |")
     lines.append("")
-    for item in preview.changes:
-        lines += _details(item)
-    text = "\n".join(lines) + "\n"
-    if len(text) > MAX_CHARS:
-        text = (
-            text[:MAX_CHARS].rsplit("\n", 1)[0]
-            + "\n\n_…cut: the plan is longer than a comment holds; see the job's log._\n"
-        )
-    return text
+    return _fit([*lines, *("\n".join(block) for block in map(_details, preview.changes) if block)])
+
+
+def _fit(parts: list[str]) -> str:
+    """The comment within MAX_CHARS: whole parts (a line, or one object's block, so that no
+    `<details>` is left open to swallow the rest) while they fit, then a note that it was cut."""
+    text = "\n".join(parts) + "\n"
+    if len(text) <= MAX_CHARS:
+        return text
+    kept: list[str] = []
+    size = len(CUT) + 1  # the blank line before it
+    for part in parts:
+        size += len(part) + 1
+        if size > MAX_CHARS:
+            break
+        kept.append(part)
+    return "\n".join(kept) + "\n\n" + CUT
 
 
 def _details(item: PreviewItem) -> list[str]:

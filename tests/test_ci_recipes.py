@@ -1,16 +1,20 @@
 """`launchpad setup --ci`: the generated workflows are valid, and their commands, run as the CI
 runs them, validate and plan a real repository's branch against the dev server.
 
-The one step that talks to the forge (posting the comment: `gh`, `curl`) runs against a stand-in
-on PATH that records what it was asked to post: GitHub and GitLab are not reachable from a test.
+The one step that talks to the forge (finding and posting the comment: `gh`, `curl`) runs against
+a stand-in on PATH that records what it was asked and answers a listing of comments with a file:
+GitHub and GitLab are not reachable from a test. A GitHub step's `if:` is evaluated as GitHub
+does, for the expressions the recipe uses.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +28,32 @@ from tests.test_reconciler import WORKER
 from tests.test_reconciler_cli import Project
 
 BIN = Path(sys.executable).parent
-RECORDER = """#!/bin/sh
-# stands in for {name}: records its arguments and the body it would post
-echo "{name} $*" >> "$FORGE_LOG"
-for arg in "$@"; do case "$arg" in body@*) cat "${{arg#body@}}" >> "$FORGE_LOG";; esac; done
-while [ $# -gt 0 ]; do [ "$1" = --body-file ] && cat "$2" >> "$FORGE_LOG"; shift; done
+STAND_IN = """#!{python}
+# stands in for gh and curl: records its arguments and the body it would post; a read (no
+# --method, no --request) answers $FORGE_LISTING (a JSON file, else []), through --jq's filter
+import os, sys
+from pathlib import Path
+
+import jq
+
+args = sys.argv[1:]
+with open(os.environ["FORGE_LOG"], "a") as log:
+    log.write(" ".join([Path(sys.argv[0]).name, *args]) + "\\n")
+    for arg, after in zip(args, [*args[1:], ""]):
+        body = after if arg == "--body-file" else arg.partition("@")[2] if arg.startswith(("body@", "body=@")) else ""
+        if body:
+            log.write(Path(body).read_text())
+if "--method" not in args and "--request" not in args:
+    listing = Path(os.environ["FORGE_LISTING"]).read_text() if "FORGE_LISTING" in os.environ else "[]"
+    if "--jq" in args:  # gh's built-in jq, raw output (-r): one value a line
+        found = jq.compile(args[args.index("--jq") + 1]).input_text(listing).all()
+        listing = "".join(f"{{value}}\\n" for value in found)
+    sys.stdout.write(listing)
 """
+STATUS = re.compile(r"\b(success|failure|cancelled|always)\(\)")
+TOKEN = re.compile(r"\s*(\w+\(\)|'[^']*'|==|!=|&&|\|\||!|\(|\)|[\w.-]+)")
+OPERATORS = {"&&": "and", "||": "or", "!": "not", "==": "==", "!=": "!=", "(": "(", ")": ")"}
+REPOSITORY = "octo/deployments"
 
 
 @pytest.fixture
@@ -54,9 +78,16 @@ def forge_stand_ins(root: Path) -> Path:
     folder.mkdir()
     for name in ("gh", "curl"):
         script = folder / name
-        script.write_text(RECORDER.format(name=name))
+        script.write_text(STAND_IN.format(python=sys.executable))
         script.chmod(0o755)
     return folder
+
+
+def listing(root: Path, comments: list[dict[str, Any]]) -> str:
+    """A forge's answer to a listing of comments (GitHub) or notes (GitLab)."""
+    file = root / "comments.json"
+    file.write_text(json.dumps(comments))
+    return str(file)
 
 
 def run_step(project: Project, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -81,6 +112,87 @@ def expressions(value: str, known: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: known[m[1]], value)
 
 
+def runs(step: dict[str, Any], outcomes: dict[str, str], known: dict[str, str]) -> bool:
+    """Whether GitHub runs a step, from its `if:` (status functions, `steps.<id>.outcome`,
+    `github.*` values, ==, !=, !, &&, ||); without a status function `success() &&` is implied."""
+    condition = str(step.get("if", "")).strip().removeprefix("${{").removesuffix("}}").strip() or "success()"
+    if not STATUS.search(condition):
+        condition = f"success() && ({condition})"
+    tokens = TOKEN.findall(condition)
+    assert "".join(tokens) == condition.replace(" ", ""), f"an expression this test cannot evaluate: {condition}"
+    failed = "failure" in outcomes.values()
+    status = {"success()": not failed, "failure()": failed, "cancelled()": False, "always()": True}
+
+    def python(token: str) -> str:
+        if token in OPERATORS:
+            return OPERATORS[token]
+        if token in status:
+            return str(status[token])
+        if token.startswith("'"):
+            return repr(token[1:-1])
+        if token.startswith("steps."):
+            return repr(outcomes.get(token.split(".")[1], ""))
+        return repr(known[token])
+
+    return bool(eval(" ".join(map(python, tokens)), {"__builtins__": {}}))
+
+
+@dataclass
+class GithubJob:
+    """The generated workflow's job, run on a pull request: each step's result (None: skipped)."""
+
+    steps: dict[str, dict[str, Any]]
+    known: dict[str, str]  # the `${{ github.* }}` values
+    env: dict[str, str]
+    done: dict[str, subprocess.CompletedProcess[str] | None] = field(default_factory=dict)
+
+    @property
+    def log(self) -> Path:
+        return Path(self.env["FORGE_LOG"])
+
+    def step(self, project: Project, name: str, **env: str) -> subprocess.CompletedProcess[str]:
+        step = self.steps[name]
+        step_env = {k: expressions(str(v), self.known) for k, v in step.get("env", {}).items()}
+        return run_step(project, step["run"], {**self.env, **step_env, **env})
+
+    def run(self, project: Project) -> None:
+        """The steps after launchpad's install, in order, each as its `if:` says."""
+        outcomes: dict[str, str] = {}
+        names = list(self.steps)
+        for name in names[names.index("Install launchpad") + 1 :]:
+            step = self.steps[name]
+            assert "continue-on-error" not in step  # a failed step fails the job
+            result = self.step(project, name) if runs(step, outcomes, self.known) else None
+            outcomes[step.get("id", name)] = (
+                "skipped" if result is None else "success" if result.returncode == 0 else "failure"
+            )
+            self.done[name] = result
+
+
+def github_job(project: Project, *, breaking: bool) -> GithubJob:
+    """The generated workflow's job on a pull request that changes `report` (and breaks it)."""
+    workflow = setup_ci(project, "github")
+    steps = {step.get("name"): step for step in yaml.safe_load(workflow.read_text())["jobs"]["plan"]["steps"]}
+    workflow.unlink()  # the recipe is not part of the change under review
+    main = pull_request(project, breaking=breaking)
+    known = {
+        "github.event.pull_request.base.sha": main,
+        "github.event.pull_request.number": "7",
+        "github.event.pull_request.head.repo.full_name": REPOSITORY,
+        "github.repository": REPOSITORY,
+        "github.token": "a-token",
+    }
+    env = {
+        "GITHUB_STEP_SUMMARY": str(project.root / "summary.md"),
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "FORGE_LOG": str(project.root / "forge.log"),
+        "STAND_INS": str(forge_stand_ins(project.root)),
+    }
+    job = GithubJob(steps, known, env)
+    job.run(project)
+    return job
+
+
 def pull_request(project: Project, *, breaking: bool) -> str:
     """main synced, then a branch checked out as CI checks out a pull request; main's sha. The
     configuration is the repository's own (the same state store and Temporal as the reconciler)."""
@@ -103,7 +215,7 @@ def pull_request(project: Project, *, breaking: bool) -> str:
     return main
 
 
-def test_the_github_workflow_is_valid_and_its_steps_validate_plan_and_comment(project: Project) -> None:
+def test_the_github_workflow_is_valid_and_its_steps_validate_plan_and_edit_their_comment(project: Project) -> None:
     workflow = setup_ci(project, "github")
     checked = subprocess.run(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
@@ -119,42 +231,51 @@ def test_the_github_workflow_is_valid_and_its_steps_validate_plan_and_comment(pr
     assert steps["Check out the pull request's merge commit, with the history the plan compares"]["with"] == {
         "fetch-depth": 0
     }
-    workflow.unlink()  # the recipe is not part of the change under review
 
-    main = pull_request(project, breaking=False)
-    known = {
-        "github.event.pull_request.base.sha": main,
-        "github.event.pull_request.number": "7",
-        "github.token": "a-token",
-    }
-    log, summary = project.root / "forge.log", project.root / "summary.md"
-    stand_ins = forge_stand_ins(project.root)
-    for name in ("Validate", "Plan", "Comment"):
-        step = steps[name]
-        env = {k: expressions(str(v), known) for k, v in step.get("env", {}).items()}
-        env |= {"GITHUB_STEP_SUMMARY": str(summary), "FORGE_LOG": str(log), "STAND_INS": str(stand_ins)}
-        done = run_step(project, step["run"], env)
-        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+    job = github_job(project, breaking=False)
+    for name, result in job.done.items():
+        assert result is not None and result.returncode == 0, f"{name}: {result}"
     plan = (project.repo.work / "launchpad-plan.md").read_text()
     assert "schedule `report` | update | spec changed |" in plan and "- `spec.intervals[0].every`: 1h → 2h" in plan
-    assert plan in summary.read_text()
-    posted = log.read_text()
-    assert posted.startswith("gh pr comment 7 --edit-last --body-file launchpad-plan.md\n")
-    assert plan in posted
+    assert plan in (project.root / "summary.md").read_text()
+    assert job.log.read_text() == (  # no earlier plan comment: one is added
+        f"gh api --paginate repos/{REPOSITORY}/issues/7/comments --jq "
+        '.[] | select(.body | startswith("<!-- launchpad-plan -->")) | .id\n'
+        f"gh api --method POST repos/{REPOSITORY}/issues/7/comments -F body=@launchpad-plan.md --silent\n{plan}"
+    )
+
+    job.log.unlink()  # the next push: the comment that starts with the plan's marker is edited
+    earlier = [
+        {"id": 11, "body": "LGTM"},
+        {"id": 12, "body": f"{plan}(an earlier push)"},
+        {"id": 13, "body": "> <!-- launchpad-plan -->\n> a reply quoting the plan"},
+    ]
+    again = job.step(project, "Comment", FORGE_LISTING=listing(project.root, earlier))
+    assert again.returncode == 0, again.stderr
+    assert job.log.read_text().splitlines()[1] == (
+        f"gh api --method PATCH repos/{REPOSITORY}/issues/comments/12 -F body=@launchpad-plan.md --silent"
+    )
 
 
-def test_the_github_validate_step_fails_a_broken_change_with_annotations(project: Project) -> None:
-    workflow = setup_ci(project, "github")
-    steps = {step.get("name"): step for step in yaml.safe_load(workflow.read_text())["jobs"]["plan"]["steps"]}
-    workflow.unlink()
-    pull_request(project, breaking=True)
-    stand_ins = forge_stand_ins(project.root)
-    done = run_step(project, steps["Validate"]["run"], {"STAND_INS": str(stand_ins)})
-    assert done.returncode == 1
-    assert done.stdout.startswith("::error file=deployments/tasks/report.yaml,line=8,col=16,")
+def test_a_change_that_breaks_a_file_fails_the_github_job_with_annotations_and_still_gets_its_plan_comment(
+    project: Project,
+) -> None:
+    job = github_job(project, breaking=True)
+    validate, plan, comment = job.done["Validate"], job.done["Plan"], job.done["Comment"]
+    assert validate is not None and validate.returncode == 1  # the job fails
+    assert validate.stdout.startswith("::error file=deployments/tasks/report.yaml,line=8,col=16,")
+    assert plan is not None and comment is not None  # both run, although Validate failed
+    assert plan.returncode == 0, plan.stderr
+    assert comment.returncode == 0, comment.stderr
+    body = (project.repo.work / "launchpad-plan.md").read_text()
+    assert "| :x: | file `deployments/tasks/report.yaml:8:16` | error |" in body
+    assert (
+        f"gh api --method POST repos/{REPOSITORY}/issues/7/comments -F body=@launchpad-plan.md --silent\n{body}"
+        in job.log.read_text()
+    )
 
 
-def test_the_gitlab_pipeline_parses_with_its_jobs_and_its_scripts_plan_and_post_a_note(project: Project) -> None:
+def test_the_gitlab_pipeline_plans_and_posts_its_note_even_when_validation_fails(project: Project) -> None:
     pipeline = setup_ci(project, "gitlab")
     parsed: dict[str, Any] = yaml.safe_load(pipeline.read_text())
     assert parsed["stages"] == ["validate", "plan"]
@@ -162,13 +283,14 @@ def test_the_gitlab_pipeline_parses_with_its_jobs_and_its_scripts_plan_and_post_
         "launchpad-validate": "validate",
         "launchpad-plan": "plan",
     }
+    assert parsed["launchpad-plan"]["needs"] == []  # runs whatever launchpad-validate's outcome
     assert parsed[".launchpad"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
     assert parsed["variables"]["GIT_DEPTH"] == "0"
     pipeline.unlink()
 
-    main = pull_request(project, breaking=False)
+    main = pull_request(project, breaking=True)
     log = project.root / "forge.log"
-    stand_ins = forge_stand_ins(project.root)
+    stand_ins = str(forge_stand_ins(project.root))
     env = {
         "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
         "CI_MERGE_REQUEST_DIFF_BASE_SHA": main,
@@ -178,14 +300,35 @@ def test_the_gitlab_pipeline_parses_with_its_jobs_and_its_scripts_plan_and_post_
         "CI_MERGE_REQUEST_IID": "7",
         "FORGE_LOG": str(log),
     }
-    for job in ("launchpad-validate", "launchpad-plan"):
-        done = run_step(project, "\n".join(parsed[job]["script"]), {**env, "STAND_INS": str(stand_ins)})
-        assert done.returncode == 0, f"{job}: {done.stdout}{done.stderr}"
+    validate = run_step(project, "\n".join(parsed["launchpad-validate"]["script"]), {**env, "STAND_INS": stand_ins})
+    assert validate.returncode == 1 and "report.yaml: workflow.intervals.0.every" in validate.stderr
+    plan_job = run_step(project, "\n".join(parsed["launchpad-plan"]["script"]), {**env, "STAND_INS": stand_ins})
+    assert plan_job.returncode == 0, plan_job.stdout + plan_job.stderr
     plan = (project.repo.work / "launchpad-plan.md").read_text()
-    assert "- `spec.intervals[0].every`: 1h → 2h" in plan
-    posted = log.read_text()
-    assert "curl " in posted and "https://gitlab.example.test/api/v4/projects/12/merge_requests/7/notes" in posted
-    assert "PRIVATE-TOKEN: a-token" in posted and plan in posted
+    assert "| :x: | file `deployments/tasks/report.yaml:8:16` | error |" in plan
+    notes = "https://gitlab.example.test/api/v4/projects/12/merge_requests/7/notes"
+    posted = log.read_text().splitlines(keepends=True)
+    assert (
+        posted[0]
+        == f"curl --fail --silent --show-error --header PRIVATE-TOKEN: a-token {notes}?order_by=updated_at&sort=desc&per_page=100\n"
+    )
+    assert posted[1].startswith(
+        "curl --fail --silent --show-error --output /dev/null --request POST --header PRIVATE-TOKEN: a-token"
+    )
+    assert posted[1].endswith(f" {notes}\n") and "".join(posted[2:]) == plan
+
+    log.unlink()  # the next push: the note that starts with the marker is edited
+    earlier = [{"id": 41, "body": "added 1 commit"}, {"id": 40, "body": f"{plan}(an earlier push)"}]
+    post = run_step(
+        project,
+        parsed["launchpad-plan"]["script"][-1],
+        {**env, "FORGE_LISTING": listing(project.root, earlier), "STAND_INS": stand_ins},
+    )
+    assert post.returncode == 0, post.stderr
+    assert (
+        f"--request PUT --header PRIVATE-TOKEN: a-token --data-urlencode body@launchpad-plan.md {notes}/40\n"
+        in log.read_text()
+    )
 
 
 def test_setup_with_a_name_and_ci_commits_the_workflow_with_the_scaffold(tmp_path: Path) -> None:

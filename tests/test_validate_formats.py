@@ -1,4 +1,5 @@
-"""`launchpad validate --format github|json`: errors a CI can point at, at the right line and column."""
+"""`launchpad validate --format github|json`: errors a CI can point at, at the right line and column
+(and the reconciler's own file errors, which `plan --ref` reports, with theirs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import pytest
 from launchpad.errors import SpecErrors
 from launchpad.spec.document import TaskDocument
 from launchpad.spec.positions import position
+from reconciler.desired import load_desired
+from reconciler.source import GitSource
+from tests.gitrepo import GitRepo
 from tests.helpers import run_launchpad, write
 
 TASK = """
@@ -33,13 +37,14 @@ def task(name: str, timeout: str = "30s", more: str = "") -> str:
     return TASK.format(name=name, timeout=timeout, more=more)
 
 
-def launchpad(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def launchpad(cwd: Path, *args: str, config: str = "") -> subprocess.CompletedProcess[str]:
+    """`launchpad validate ARGS` in `cwd`, its configuration the code's folders and then `config`."""
     (cwd / "deployments/workers").mkdir(parents=True, exist_ok=True)
     write(
         cwd / "acts.py",
         "from temporalio import activity\n\n\n@activity.defn\ndef say_hello() -> str:\n    return 'hi'\n",
     )
-    write(cwd / "launchpad_configs.yaml", "watcher: {modules: {activities: {basepaths: [acts.py]}}}\n")
+    write(cwd / "launchpad_configs.yaml", "watcher: {modules: {activities: {basepaths: [acts.py]}}}\n" + config)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHPAD_", "CONFIGS_FILEPATH", "GITHUB_"))}
     return run_launchpad("validate", *args, cwd=cwd, env=env)
 
@@ -75,6 +80,50 @@ def test_json_is_a_list_with_positions_and_an_empty_list_when_valid(tmp_path: Pa
     write(tmp_path / "deployments/tasks/deep.yaml", task("deep"))
     valid = launchpad(tmp_path, "--format", "json")
     assert valid.returncode == 0 and json.loads(valid.stdout) == []
+
+
+def test_configuration_errors_come_out_as_annotations_and_a_json_list_at_the_config_file(tmp_path: Path) -> None:
+    write(tmp_path / "deployments/tasks/fine.yaml", task("fine"))
+    bad = "reconciler:\n  drift_interval: soon\n  pruning: false\n"
+    as_json = launchpad(tmp_path, "--format", "json", config=bad)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout) == [
+        {
+            "file": "launchpad_configs.yaml",
+            "line": 3,
+            "column": 3,
+            "path": "reconciler.drift_interval",
+            "message": "invalid duration 'soon': use seconds, ISO 8601 (PT1H30M) or 1h30m",
+        },
+        {
+            "file": "launchpad_configs.yaml",
+            "line": 4,
+            "column": 3,
+            "path": "reconciler.pruning",
+            "message": "unknown key (typo?)",
+        },
+    ]
+    annotations = launchpad(tmp_path, "--format", "github", config=bad)
+    assert annotations.returncode == 1
+    assert annotations.stdout.splitlines() == [
+        "::error file=launchpad_configs.yaml,line=3,col=3,title=launchpad%3A reconciler.drift_interval::"
+        "reconciler.drift_interval: invalid duration 'soon': use seconds, ISO 8601 (PT1H30M) or 1h30m",
+        "::error file=launchpad_configs.yaml,line=4,col=3,title=launchpad%3A reconciler.pruning::"
+        "reconciler.pruning: unknown key (typo?)",
+    ]
+
+
+def test_a_task_defined_twice_is_reported_at_the_second_files_name_key(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path)
+    repo.write("deployments/tasks/a.yaml", task("a"))
+    repo.write("deployments/tasks/more/a.yaml", "# a copy, in a subfolder\n" + task("a"))
+    revision = repo.commit()
+    source = GitSource(str(repo.remote), "main", tmp_path / "cache")
+    assert source.fetch() == revision
+    desired = load_desired(source, revision, source.files(revision, ["deployments/tasks"]), [], "")
+    assert [(e.file, e.path, e.message, e.line, e.column) for e in desired.errors] == [
+        ("deployments/tasks/more/a.yaml", "name", "schedule 'a' is also defined in deployments/tasks/a.yaml", 3, 1)
+    ]
 
 
 def test_a_dependency_cycle_and_an_unknown_dependency_are_refused(tmp_path: Path) -> None:
