@@ -171,6 +171,9 @@ class SyncStatus(BaseModel):
     revision: str | None = Field(default=None, description="the last revision synced")
     errors: list[FileError] = Field(default_factory=list, description="the broken files at that revision")
     drift_scan_at: datetime | None = Field(default=None, description="when Temporal was last compared in full")
+    verified_at: datetime | None = Field(
+        default=None, description="when every managed schedule was last described (its action and policies)"
+    )
     checked_at: datetime | None = Field(default=None, description="the last poll of the repository")
 
 

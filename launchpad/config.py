@@ -359,6 +359,12 @@ class ReconcilerConfig(StrictModel):
         description="how often a sync compares every managed object with Temporal (a drift scan), "
         "to heal hand edits and deletions; other syncs plan only what changed in git",
     )
+    verify_interval: Duration = Field(
+        default=timedelta(hours=1),
+        description="how often a drift scan also describes every managed schedule, to heal hand edits of what a "
+        "listing does not show (a schedule's action: workflow, arguments, ids, timeouts, retries; its policies); "
+        "`launchpad reconcile --hard` always does",
+    )
 
 
 class WebhookConfig(StrictModel):

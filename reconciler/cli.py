@@ -329,7 +329,9 @@ def status(
         color = COLOR.get(RunStatus(last["status"]), "red")
         line = f"last sync {last['id']}: [{color}]{last['status']}[/{color}] at {(last['revision'] or '?')[:12]}"
         console.print(f"{line} ({escape(last['trigger'])}){'; ' + escape(last['message']) if last['message'] else ''}")
-    console.print(f"last drift scan: {report['drift_scan_at'] or 'never'}")
+    console.print(
+        f"last drift scan: {report['drift_scan_at'] or 'never'}; last verification: {report['verified_at'] or 'never'}"
+    )
     print_file_errors([FileError(**e) for e in report["errors"]])
 
 

@@ -3,8 +3,10 @@
 A drift scan (`scan`) lists every schedule of the namespaces involved: one paginated listing
 per namespace, whatever the number of schedules. Listings lag writes by tens of milliseconds,
 so a schedule the listing shows differently from what launchpad last wrote, or not at all, is
-described (a read of that one schedule) before it counts as drift. A refresh (`look`) lists
-nothing and describes only the deploy-on-start workflows it is asked about.
+described (a read of that one schedule) before it counts as drift. A listing shows a schedule's
+spec but not its action or policies: a verification (`verify`) describes every managed schedule
+and compares those with the fingerprint launchpad's marker carries of what it wrote. A refresh
+(`look`) lists nothing and describes only the deploy-on-start workflows it is asked about.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import asyncio
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Schedule, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from launchpad.temporal.connections import Connections
 from launchpad.temporal.memo import MARKER, Owner, listed_owner, owner
-from launchpad.temporal.schedules import describe, fingerprint
+from launchpad.temporal.schedules import action_fingerprint, action_marker, describe, fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
 
@@ -28,6 +30,7 @@ class LiveSchedule:
     schedule_id: str
     owner: Owner | None  # None: not launchpad's
     fingerprint: str | None  # of the spec as the server holds it
+    action_drift: bool = False  # described: its action or policies are not what launchpad wrote
 
 
 @dataclass
@@ -79,19 +82,31 @@ async def scan(
     workflows: Iterable[tuple[Target, str]],
     ignore: Mapping[Key, Collection[str]] | None = None,
     recheck: Iterable[Key] = (),
+    *,
+    verify: bool = False,
+    concurrency: int = 32,
 ) -> Live:
     """A drift scan's view from a listing: confirm by a describe the schedules the state store
     expects (`expected`: id → fingerprint last written) but the listing shows otherwise or not at
-    all, and those in `recheck` (listed with other `ignore`d fields than they have now)."""
+    all, and those in `recheck` (listed with other `ignore`d fields than they have now); with
+    `verify`, describe every one the state store expects."""
     live = Live(complete=True, schedules=schedules)
     ignored = ignore or {}
     doubtful = [
         key
         for key, written in expected.items()
-        if (known := live.schedules.get(key)) is None or (written is not None and known.fingerprint != written)
+        if verify
+        or (known := live.schedules.get(key)) is None
+        or (written is not None and known.fingerprint != written)
     ]
     doubtful += [key for key in recheck if key in live.schedules and key not in doubtful]
-    confirmed = await asyncio.gather(*(describe_schedule(connections, *key, ignored.get(key, ())) for key in doubtful))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def confirm(key: Key) -> LiveSchedule | None:
+        async with gate:
+            return await describe_schedule(connections, *key, ignored.get(key, ()))
+
+    confirmed = await asyncio.gather(*(confirm(key) for key in doubtful))
     for key, schedule in zip(doubtful, confirmed, strict=True):
         if schedule is None:
             live.schedules.pop(key, None)
@@ -141,4 +156,17 @@ async def describe_schedule(
     described = await describe(await connections.client(*target), schedule_id)
     if described is None:
         return None
-    return LiveSchedule(schedule_id, owner(await described.memo()), fingerprint(described.schedule.spec, ignore))
+    schedule = described.schedule
+    found = owner(await described.memo())
+    return LiveSchedule(schedule_id, found, fingerprint(schedule.spec, ignore), _action_drift(schedule, ignore))
+
+
+def _action_drift(schedule: Schedule, ignore: Collection[str]) -> bool:
+    """Whether the action or policies differ from what launchpad's marker says it wrote: a hand
+    edit that kept the marker changed them, or one that replaced the action dropped the marker.
+    A marker without the fingerprint (written before launchpad kept one) proves nothing."""
+    marker = action_marker(schedule)
+    if marker is None:
+        return True
+    written = marker.get("action")
+    return written is not None and written != action_fingerprint(schedule, ignore)

@@ -270,8 +270,9 @@ def _applied_status(obj: DesiredObject) -> SyncStatus:
 
 
 def _drifted(prev: AppliedObject, found: LiveSchedule) -> bool:
-    """Whether the schedule differs from what launchpad last wrote (unknown: not drift)."""
-    return prev.fingerprint is not None and found.fingerprint != prev.fingerprint
+    """Whether the schedule differs from what launchpad last wrote: its spec (unknown: not drift),
+    or, when it was described, its action or policies."""
+    return found.action_drift or (prev.fingerprint is not None and found.fingerprint != prev.fingerprint)
 
 
 def _task(obj: DesiredObject, prev: AppliedObject | None, live: Live, target: Target, instance: str) -> PlanItem:

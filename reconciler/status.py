@@ -19,6 +19,7 @@ def status_report(store: StateStore, scope: str = LEASE) -> dict[str, Any]:
         "revision": meta.revision,
         "errors": [asdict(e) for e in meta.errors],
         "drift_scan_at": meta.drift_scan_at,
+        "verified_at": meta.verified_at,
         "checked_at": meta.checked_at,
         "suspended": meta.suspended,  # `launchpad suspend` overrides: name -> who, when, why
     }

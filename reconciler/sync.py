@@ -8,7 +8,9 @@ Two kinds of sync, as Argo CD separates a refresh from its periodic full compari
   fetch and one state-store read;
 - a **drift scan** lists Temporal and compares every managed object: it heals hand edits and
   deletions and prunes orphans. It runs every `reconciler.drift_interval`, on `--hard` /
-  `{"hard": true}`, on the first sync and whenever the last synced revision is unknown.
+  `{"hard": true}`, on the first sync and whenever the last synced revision is unknown. A
+  listing shows a schedule's spec, not its action or policies: every `reconciler.verify_interval`,
+  and on `--hard`, the scan also describes every managed schedule (a **verification**).
 
 The lock is a lease (reconciler.lease). A trigger that arrives while a sync runs returns
 "already running" at once and causes exactly one follow-up sync when the running one ends.
@@ -285,9 +287,11 @@ class Reconciler:
         """A dry run: what a sync would do now (by default with a drift scan), without writing."""
         head = revision if revision else await asyncio.to_thread(self.source.fetch)
         meta = await call(self.store, self.store.meta, self.lease_key)
-        return await self._plan(head, meta, complete=hard)
+        return await self._plan(head, meta, complete=hard, verify=hard)
 
-    async def _plan(self, head: str, meta: SyncMeta, *, complete: bool) -> tuple[Plan, DesiredState]:
+    async def _plan(
+        self, head: str, meta: SyncMeta, *, complete: bool, verify: bool = False
+    ) -> tuple[Plan, DesiredState]:
         refresh = not complete and meta.revision is not None and meta.code is not None
         if refresh and not await asyncio.to_thread(self.source.contains, meta.revision or ""):
             refresh = False  # history was rewritten, or the cache is new: compare everything
@@ -305,7 +309,7 @@ class Reconciler:
         except BaseException:
             listing.cancel()
             raise
-        live = await self._scan(desired, applied, known, await listing)
+        live = await self._scan(desired, applied, known, await listing, verify=verify)
         others = await self._depended_on(desired, applied, all_ours=True)  # another scope's tasks they depend on
         settings, suspended = self.config.reconciler, meta.suspended
         plan = make_plan(
@@ -383,10 +387,17 @@ class Reconciler:
         return listing
 
     async def _scan(
-        self, desired: DesiredState, applied: list[AppliedObject], known: Listing, listed: dict[Key, LiveSchedule]
+        self,
+        desired: DesiredState,
+        applied: list[AppliedObject],
+        known: Listing,
+        listed: dict[Key, LiveSchedule],
+        *,
+        verify: bool,
     ) -> Live:
         """Complete the listing made from the state store's records with what the desired state
-        adds (new namespaces, changed ignored fields), and confirm what looks like drift."""
+        adds (new namespaces, changed ignored fields), and confirm what looks like drift (with
+        `verify`, describe every managed schedule)."""
         wanted = self._listing(list(desired.objects.values()))
         if more := wanted.targets - known.targets:
             listed |= await list_schedules(self.connections, more, wanted.ignore)
@@ -402,7 +413,10 @@ class Reconciler:
             for o in desired.objects.values()
             if o.kind == Kind.TASK
         ]
-        return await scan(self.connections, listed, expected, workflows, ignore, recheck)
+        concurrency = self.config.reconciler.concurrency
+        return await scan(
+            self.connections, listed, expected, workflows, ignore, recheck, verify=verify, concurrency=concurrency
+        )
 
     # the lease
 
@@ -461,6 +475,7 @@ class Reconciler:
             head = await asyncio.to_thread(self.source.fetch)
             bind(revision=head)
             complete = hard or self._scan_due(meta, started)
+            verify = complete and (hard or self._verify_due(meta, started))
             meta.checked_at = started
             if not complete and head == meta.revision and not (meta.retry and started >= (meta.retry_at or started)):
                 status = RunStatus.DEGRADED if meta.errors else RunStatus.SUCCEEDED
@@ -473,7 +488,7 @@ class Reconciler:
             record.revision, record.drift_scan = head, complete
             await call(self.store, self.store.put_sync, record)
             recorded = True
-            plan, desired = await self._plan(head, meta, complete=complete)
+            plan, desired = await self._plan(head, meta, complete=complete, verify=verify)
             await asyncio.to_thread(self.load_code, desired.revision, desired.code_hash)  # what apply runs
             applier = Applier(
                 self.connections,
@@ -493,6 +508,7 @@ class Reconciler:
                 meta.suspended = {n: note for n, note in meta.suspended.items() if n not in plan.settled}
                 if plan.complete:
                     meta.drift_scan_at = started
+                    meta.verified_at = started if verify else meta.verified_at
             status = _status(plan, applied.outcomes, applied.outage, lease.lost)
             message = plan.refused or applied.outage or ("the sync lease was lost" if lease.lost else "")
             result = SyncResult(
@@ -516,6 +532,9 @@ class Reconciler:
         if meta.revision is None or meta.drift_scan_at is None:
             return True
         return now - meta.drift_scan_at >= self.config.reconciler.drift_interval
+
+    def _verify_due(self, meta: SyncMeta, now: datetime) -> bool:
+        return meta.verified_at is None or now - meta.verified_at >= self.config.reconciler.verify_interval
 
     async def _finish(self, record: SyncRecord, result: SyncResult) -> SyncResult:
         record.finished_at = datetime.now(UTC)

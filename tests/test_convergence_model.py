@@ -8,7 +8,9 @@ that get killed. The model is plain data: the task files at HEAD, the versions a
 still run, what an operator paused, the unmanaged schedules beside.
 
 Profiles: the README's test command runs a short one; `--convergence-long` (or
-LAUNCHPAD_CONVERGENCE=long) runs 200 sequences of up to 15 steps and prints its figures.
+LAUNCHPAD_CONVERGENCE=long) runs up to 400 sequences of up to 15 steps, at least 200 of them of 8-15
+steps, and prints its figures. The oracle is a hard sync: a drift scan with a verification, which
+also heals what a listing does not show (a schedule's arguments, its overlap policy).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
@@ -247,9 +250,13 @@ class Convergence(RuleBasedStateMachine):
     def ours(self) -> list[str]:
         return sorted(s for s in self.live_schedules() if s not in self.unmanaged)
 
-    @rule(pick=st.integers(0, 7), how=st.sampled_from(("delete", "memo kept", "bare", "pause")))
+    @rule(
+        pick=st.integers(0, 7),
+        how=st.sampled_from(("delete", "memo kept", "bare", "pause", "arguments", "overlap")),
+    )
     def hand_edit_schedule(self, pick: int, how: str) -> None:
-        """An operator deletes, re-specifies (keeping or dropping the action's memo) or pauses a schedule."""
+        """An operator deletes, re-specifies (keeping or dropping the action's memo), pauses a
+        schedule, or changes only what a listing does not show: its arguments or its overlap policy."""
         targets = self.ours()
         if not targets:
             return
@@ -267,10 +274,15 @@ class Convergence(RuleBasedStateMachine):
 
                 async def edit(update: ScheduleUpdateInput) -> ScheduleUpdate:
                     schedule = update.description.schedule
-                    schedule.spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=47))])
+                    action = schedule.action
+                    assert isinstance(action, ScheduleActionStartWorkflow)
+                    if how == "arguments":  # the marker kept, the spec untouched
+                        action.args = [{"activity": "zero", "args": ["by-hand"]}]
+                    elif how == "overlap":
+                        schedule.policy.overlap = ScheduleOverlapPolicy.TERMINATE_OTHER
+                    else:
+                        schedule.spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=47))])
                     if how == "bare":  # what `temporal schedule update` with only the required flags leaves
-                        action = schedule.action
-                        assert isinstance(action, ScheduleActionStartWorkflow)
                         schedule.action = ScheduleActionStartWorkflow(
                             action.workflow, id=action.id, task_queue=action.task_queue
                         )
@@ -280,6 +292,7 @@ class Convergence(RuleBasedStateMachine):
         except RPCError:
             return  # gone meanwhile
         self.step("hand edit")
+        FIGURES[f"hand edits: {how}"] += 1
 
     @rule(pick=st.integers(0, 7))
     def terminate_a_task(self, pick: int) -> None:
@@ -454,3 +467,4 @@ def test_any_sequence_converges(temporal_server: DevServer, request: pytest.Fixt
         print("steps per sequence:", json.dumps(dict(sorted(Counter(LENGTHS).items()))))
     if long:
         assert FIGURES["sequences of 8-15 steps"] >= 200, "the long profile runs at least 200 sequences of 8-15 steps"
+        assert FIGURES["kills"] and FIGURES["hand edit"], "the long profile kills syncs and edits by hand"

@@ -281,6 +281,59 @@ async def test_drift_changed_out_of_band_is_restored(gitops: GitOps) -> None:
     assert gitops.describe("tampered")["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
 
 
+async def test_hand_edits_a_listing_cannot_see_are_healed_by_the_verification(
+    tmp_path: Path, engine: Engine, gitops: GitOps
+) -> None:
+    """An edit of a schedule's arguments or policies keeps its spec, so the listing a drift scan
+    reads shows nothing: the verification (every `verify_interval`, and `--hard`) describes it."""
+    from datetime import timedelta
+
+    from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy, ScheduleUpdate
+
+    config = gitops_config(
+        engine.server, tmp_path, gitops.repo, "reconciler: {drift_interval: 0s, verify_interval: 3s}"
+    )
+    reconciler = Reconciler(config, gitops.reconciler.store, connections=engine.connections)
+    gitops.schedule("argued")
+    gitops.schedule("overlapped")
+    gitops.repo.commit()
+    await reconciler.sync("test")
+    client = await engine.connections.client()
+
+    async def arguments(update):  # type: ignore[no-untyped-def]
+        action = update.description.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        action.args = [{"activity": "one", "args": ["by hand"]}]
+        return ScheduleUpdate(schedule=update.description.schedule)
+
+    async def overlap(update):  # type: ignore[no-untyped-def]
+        update.description.schedule.policy.overlap = ScheduleOverlapPolicy.ALLOW_ALL
+        update.description.schedule.policy.catchup_window = timedelta(minutes=5)
+        return ScheduleUpdate(schedule=update.description.schedule)
+
+    original = {name: gitops.describe(name)["schedule"] for name in ("argued", "overlapped")}
+    await client.get_schedule_handle(gitops.sid("argued")).update(arguments)
+    await client.get_schedule_handle(gitops.sid("overlapped")).update(overlap)
+    scan = await reconciler.sync("test")
+    assert scan.drift_scan and scan.writes == 0, "a drift scan's listing shows neither edit"
+    assert gitops.describe("argued")["schedule"] != original["argued"]
+    plan, _ = await reconciler.plan()
+    assert sorted((i.name, i.reason) for i in plan.items if i.drift) == [
+        ("argued", "drift: changed out of band; restoring"),
+        ("overlapped", "drift: changed out of band; restoring"),
+    ], "`launchpad plan` verifies: it shows what the next verification heals"
+    await asyncio.sleep(3)
+    healed = await reconciler.sync("test")
+    assert sorted((o.name, o.message) for o in healed.outcomes if o.wrote) == [
+        ("argued", "updated"),
+        ("overlapped", "updated"),
+    ]
+    for name in ("argued", "overlapped"):
+        assert gitops.describe(name)["schedule"] == original[name]
+    assert (await reconciler.sync("test", hard=True)).writes == 0, "a verification right after writes nothing"
+    assert reconciler.store.meta("sync").verified_at is not None
+
+
 async def test_deploy_on_start_tasks_keep_or_restart(gitops: GitOps) -> None:
     gitops.service("kept", arg="v1", on_change="keep")
     gitops.service("restarted", arg="v1", on_change="restart")

@@ -78,7 +78,7 @@ def load_meta(text: str | None) -> records.SyncMeta:
     if not text:
         return records.SyncMeta()
     data = _known(records.SyncMeta, json.loads(text))
-    for name in ("drift_scan_at", "checked_at", "retry_at"):
+    for name in ("drift_scan_at", "verified_at", "checked_at", "retry_at"):
         data[name] = _date(data.get(name))
     data["errors"] = [records.FileError(**_known(records.FileError, e)) for e in data.get("errors", [])]
     return records.SyncMeta(**data)

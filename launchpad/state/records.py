@@ -134,6 +134,7 @@ class SyncMeta:
     revision: str | None = None  # the last revision applied without an outage
     code: str | None = None  # the hash of users' code at that revision
     drift_scan_at: datetime | None = None  # when Temporal was last compared in full
+    verified_at: datetime | None = None  # when every managed schedule was last described (actions, policies)
     checked_at: datetime | None = None  # the last poll, even one that found nothing new
     retry: list[str] = field(default_factory=list)  # files whose object failed to apply: tried again
     retry_at: datetime | None = None  # not before then, unless something else changed

@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     Schedule,
@@ -28,6 +29,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleState,
 )
+from temporalio.common import RetryPolicy
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -80,6 +82,7 @@ def build_spec(task: TaskSpec) -> ScheduleSpec:
 
 def build_schedule(task: TaskSpec, version: str | None, digest: str, instance: str = "") -> Schedule:
     wf = task.workflow
+    stamp = marker(task, version, instance, digest)
     action = ScheduleActionStartWorkflow(
         wf.workflow,
         workflow_input(task),
@@ -89,7 +92,7 @@ def build_schedule(task: TaskSpec, version: str | None, digest: str, instance: s
         run_timeout=wf.run_timeout,
         task_timeout=wf.task_timeout,
         retry_policy=retry_policy(wf.retry_policy),
-        memo={**wf.memo, MARKER: marker(task, version, instance, digest)},
+        memo={**wf.memo, MARKER: stamp},
         typed_search_attributes=search_attributes(wf.search_attributes),
     )
     policy = SchedulePolicy(overlap=ScheduleOverlapPolicy[wf.overlap], pause_on_failure=wf.pause_on_failure)
@@ -101,7 +104,9 @@ def build_schedule(task: TaskSpec, version: str | None, digest: str, instance: s
         limited_actions=wf.limited_actions,
         remaining_actions=wf.remaining_actions,
     )
-    return Schedule(action=action, spec=build_spec(task), policy=policy, state=state)
+    schedule = Schedule(action=action, spec=build_spec(task), policy=policy, state=state)
+    stamp["action"] = action_fingerprint(schedule, task.ignore_differences)  # what a verification compares with
+    return schedule
 
 
 def action_marker(schedule: Schedule) -> dict[str, Any] | None:
@@ -151,6 +156,56 @@ def canonical_spec(spec: ScheduleSpec, ignore: Collection[str] = ()) -> dict[str
         "time_zone": spec.time_zone_name or "",
     }
     return {key: value for key, value in canonical.items() if key not in left_out}
+
+
+SERVER_CATCHUP_WINDOW = 365 * 24 * 3600.0  # what the server stores for a catchup window sent as zero
+
+
+def canonical_action(schedule: Schedule, ignore: Collection[str] = ()) -> dict[str, Any]:
+    """What the schedule starts and its policies, as plain data alike for a `Schedule` launchpad
+    built (arguments as values) and the same schedule described (arguments as payloads), without
+    launchpad's marker and the `ignore`d policies. A listing shows none of it: a verification
+    describes each schedule to compare it."""
+    policy = schedule.policy
+    policies = {
+        "overlap": policy.overlap.name,
+        "catchup_window": _seconds(policy.catchup_window) or SERVER_CATCHUP_WINDOW,
+        "pause_on_failure": policy.pause_on_failure,
+    }
+    canonical: dict[str, Any] = {key: value for key, value in policies.items() if f"policies.{key}" not in ignore}
+    action = schedule.action
+    if not isinstance(action, ScheduleActionStartWorkflow):
+        return canonical | {"action": type(action).__name__}
+    retry = action.retry_policy
+    return canonical | {
+        "workflow": action.workflow,
+        "args": [_payload_text(arg) for arg in action.args],
+        "id": action.id,
+        "task_queue": action.task_queue,
+        "timeouts": [_seconds(t) for t in (action.execution_timeout, action.run_timeout, action.task_timeout)],
+        "retry": None if retry is None else _retry(retry),
+        "memo": {key: _payload_text(value) for key, value in sorted((action.memo or {}).items()) if key != MARKER},
+    }
+
+
+def _retry(retry: RetryPolicy) -> list[Any]:
+    """A retry policy with the defaults the server fills in (1 s, 2.0, 100 times the first interval)."""
+    initial = _seconds(retry.initial_interval) or 1.0
+    maximum = _seconds(retry.maximum_interval) or 100 * initial
+    errors = sorted(retry.non_retryable_error_types or ())
+    return [initial, retry.backoff_coefficient or 2.0, maximum, retry.maximum_attempts, errors]
+
+
+def action_fingerprint(schedule: Schedule, ignore: Collection[str] = ()) -> str:
+    """A short hash of `canonical_action`: the marker carries the one of what launchpad wrote."""
+    text = json.dumps(canonical_action(schedule, ignore), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _payload_text(value: Any) -> str:
+    """A value as the default converter sends it (a described schedule holds the payload itself)."""
+    payload = value if isinstance(value, Payload) else PayloadConverter.default.to_payload(value)
+    return payload.data.decode(errors="replace")
 
 
 def fingerprint(spec: ScheduleSpec, ignore: Collection[str] = ()) -> str | None:
