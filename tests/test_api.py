@@ -6,7 +6,7 @@ import asyncio
 
 from tests.apiharness import ALICE, Api, api, task_text  # noqa: F401
 from tests.conftest import ENGINE_QUEUE
-from tests.helpers import temporal_json
+from tests.helpers import SCHEDULE_TASK, temporal_json
 
 
 async def settle(api: Api) -> None:
@@ -286,6 +286,25 @@ workflow: {{task_queue: {ENGINE_QUEUE}, workflow_id: {sid}, workflow: Task, sche
     assert status["last_sync"]["status"] == "succeeded"
     history = (await api.call("GET", "/sync/history")).json()
     assert history[0]["id"] == triggered.json()["id"] and history[0]["trigger"] == "api: admin"
+
+
+async def test_sync_status_reports_a_sync_with_a_broken_file_as_degraded(api: Api) -> None:
+    """A sync that applied every good file but met a broken one is Degraded in the API as in the
+    CLI (it once said `succeeded`, the broken file nowhere in the answer)."""
+    for name, every in (("fine", "1h"), ("bad", "sometimes")):
+        text = SCHEDULE_TASK.format(name=name, sid=f"{api.prefix}-{name}", queue=ENGINE_QUEUE, every=every)
+        api.task(name, text)
+    api.repo.commit("one good file, one broken")
+    assert (await api.call("POST", "/sync")).status_code == 202
+    await settle(api)
+    status = (await api.call("GET", "/sync/status", who=ALICE)).json()
+    assert status["last_sync"]["status"] == "degraded", status["last_sync"]
+    assert [(e["file"], e["path"]) for e in status["errors"]] == [
+        ("deployments/tasks/bad.yaml", "workflow.intervals.0.every")
+    ]
+    assert [(o["name"], o["status"]) for o in status["objects"]] == [("fine", "Synced")]
+    history = (await api.call("GET", "/sync/history")).json()
+    assert history[0]["status"] == "degraded"
 
 
 async def test_errors_are_json_never_stack_traces(api: Api) -> None:

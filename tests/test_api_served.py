@@ -74,13 +74,16 @@ def assert_error(answer: httpx.Response, status: int, code: str) -> dict[str, ob
 # --- 1. `ref` names reviewed history; no code from a ref is imported --------------------------------------------
 
 
-def test_ref_names_only_the_branchs_history_and_no_ref_code_is_imported(tmp_path: Path, engine: Engine) -> None:
+async def test_ref_names_only_the_branchs_history_and_no_ref_code_is_imported(tmp_path: Path, engine: Engine) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
     repo = GitRepo(tmp_path)
-    repo.write("deployments/tasks/hello.yaml", task_text("hello", f"sv{uuid.uuid4().hex[:6]}-hello"))
+    wid = f"sv{uuid.uuid4().hex[:6]}-hello"
+    repo.write("deployments/tasks/hello.yaml", task_text("hello", wid))
     repo.write("code/side_effect.py", SIDE_EFFECT.format(marks=str(marks), version="v1"))
     old = repo.commit("v1")
+    old_file = repo.git("rev-parse", f"{old}:deployments/tasks/hello.yaml")
+    repo.write("deployments/tasks/hello.yaml", task_text("hello", wid, args="[2]"))
     repo.write("code/side_effect.py", SIDE_EFFECT.format(marks=str(marks), version="v2"))
     repo.commit("v2")
     repo.git("checkout", "-q", "-b", "feature-x")
@@ -99,10 +102,12 @@ def test_ref_names_only_the_branchs_history_and_no_ref_code_is_imported(tmp_path
             assert answer.status_code == 422, (ref, answer.text)
             assert answer.json()["error"] in ("unknown_revision", "revision_not_on_branch"), answer.text
         assert not list(marks.glob("unmerged-*")), "a branch nobody merged was imported"
-        deployed = httpx.post(f"{served.url}/tasks/deploy/hello", json={"ref": old}, headers=alice, timeout=60)
-        assert deployed.status_code == 200, deployed.text
-        at_head = httpx.post(f"{served.url}/tasks/deploy/hello", json={"ref": "HEAD~1"}, headers=alice, timeout=60)
-        assert at_head.status_code in (200, 409), at_head.text
+        client = await engine.client()
+        for ref in (old, "HEAD~1"):  # the same commit: v1's file (its arguments), each run to its end
+            deployed = httpx.post(f"{served.url}/tasks/deploy/hello", json={"ref": ref}, headers=alice, timeout=60)
+            assert deployed.status_code == 200, (ref, deployed.text)
+            assert deployed.json()["version"] == old_file, (ref, deployed.json())
+            assert await client.get_workflow_handle(wid, run_id=deployed.json()["run_id"]).result() == {"one": 1}
         pid = served.process.pid
         assert sorted(p.name for p in marks.iterdir()) == [f"v2-{pid}"], "the head's code, not the ref's"
 
@@ -230,6 +235,27 @@ async def test_request_bodies_are_bounded(tmp_path: Path, engine: Engine) -> Non
         assert status == 401 and body["error"] == "invalid_signature"
         # ordinary requests are unaffected
         assert httpx.post(f"{served.url}/tasks/deploy/hello", json={}, headers=token, timeout=60).status_code == 200
+
+
+def test_a_configured_body_limit_is_the_limit(tmp_path: Path, engine: Engine) -> None:
+    """`api.body_limit` set below the default: 8 KiB, which the default 1 MiB lets through (to a
+    422 for its broken JSON), is a 413 naming the configured limit, declared or chunked; the
+    webhook keeps its own limit."""
+    with site(tmp_path, engine, "api: {body_limit: 4KiB}\n") as (served, _):
+        token = bearer(served)
+        for path, headers, chunked in (
+            ("/tasks/deploy/hello", token, False),
+            ("/tasks/deploy/hello", token, True),
+            ("/users", token, False),
+            ("/auth/token", None, False),
+        ):
+            status, body = raw_post(served, path, 8 * 1024, headers, chunked)
+            assert status == 413 and body["error"] == "body_too_large", (path, chunked, status, body)
+            assert "limit of 4096 bytes" in str(body["message"]), body
+        assert httpx.post(f"{served.url}/tasks/deploy/hello", json={}, headers=token, timeout=60).status_code == 200
+        payload, headers = signed(8 * 1024)
+        answer = httpx.post(f"{served.url}/webhooks/git", content=payload, headers=headers, timeout=60)
+        assert answer.status_code == 202 and "ignored" in answer.json()["status"], answer.text
 
 
 # --- an open API, or one with the scaffold's defaults, stays on loopback ------------------------------------------

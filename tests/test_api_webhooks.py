@@ -220,6 +220,23 @@ async def test_signed_delivery_that_is_not_json_answers_422(api: Api) -> None:
     assert await settled(api) == []
 
 
+async def test_a_delivery_without_its_id_is_refused_for_every_provider(api: Api) -> None:
+    """Every forge sends a delivery id, so a signed body without one is a replay that dropped it:
+    refused (422), and no sync starts, whichever provider's headers it carries."""
+    body = push()
+    unnamed = {
+        "github": {k: v for k, v in github(body).items() if k != "X-GitHub-Delivery"},
+        "gitlab": {k: v for k, v in gitlab().items() if k != "X-Gitlab-Event-UUID"},
+        "gitea": {k: v for k, v in gitea(body).items() if k != "X-Gitea-Delivery"},
+        "forgejo": {"Content-Type": "application/json", "X-Forgejo-Signature": signature(body)},
+    }
+    for provider, headers in unnamed.items():
+        answer = await deliver(api, body, headers)
+        assert_refused(answer, 422, "missing_delivery_id")
+        assert provider.replace("forgejo", "gitea") in answer.json()["message"], answer.text
+    assert await settled(api) == []
+
+
 async def test_a_huge_delivery_id_answers_422(api: Api) -> None:
     """Forges send a uuid or a number; a signed body replayed with a huge id is refused before the
     store is asked to key it (DynamoDB could not: a 500)."""

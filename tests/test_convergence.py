@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,9 +43,19 @@ def reconcile(project: Project, *more: str) -> subprocess.CompletedProcess[str]:
     return project.launchpad("reconcile", "--once", *more)
 
 
+def writes_per_sync(output: str) -> list[int]:
+    """The writes each summary line reports (`… (N write(s)`), one per sync the command ran."""
+    return [int(line.split("(")[1].split(" ")[0]) for line in output.splitlines() if "write(s)" in line]
+
+
 def writes(done: subprocess.CompletedProcess[str]) -> int:
-    """The writes the summary line reports (`… (N write(s)`), summed over the syncs it ran."""
-    return sum(int(line.split("(")[1].split(" ")[0]) for line in done.stdout.splitlines() if "write(s)" in line)
+    return sum(writes_per_sync(done.stdout))
+
+
+def with_code(project: Project, more: str = "") -> None:
+    """Import the repository's `code` folder (as `repository.code_paths`), plus more settings."""
+    text = project.config.read_text().replace("branch: main,", "branch: main, code_paths: [code],")
+    project.config.write_text(text + more)
 
 
 def cli_update(project: Project, name: str, *flags: str) -> None:
@@ -181,6 +192,32 @@ def test_a_bare_cli_update_is_healed_not_foreign(project: Project) -> None:
     assert reconcile(project).returncode == 0 and intervals(project, "bare") == ["7200s"]
 
 
+def test_git_locks_a_killed_sync_left_in_the_cache_are_cleared(project: Project) -> None:
+    """3. A reconcile killed in a checkout or a fetch leaves git's lock files in its cache clone:
+    the next `reconcile --once` clears them in place (no fresh clone), fetches and checks out the
+    new revision, applies it and ends its sync."""
+    with_code(project)
+    project.repo.write("code/helpers.py", "VERSION = 1\n")
+    project.schedule("locked")
+    project.repo.commit()
+    assert reconcile(project).returncode == 0
+    [git_dir] = (project.root / "cache").glob("*/.git")
+    clone = git_dir.stat().st_ino
+    for lock in ("index.lock", "refs/remotes/origin/main.lock"):  # a checkout's and a fetch's
+        (git_dir / lock).parent.mkdir(parents=True, exist_ok=True)
+        (git_dir / lock).write_text("")
+    project.schedule("locked", every="2h")
+    project.repo.write("code/helpers.py", "VERSION = 2\n")  # new code: the sync checks it out
+    head = project.repo.commit("every 2h, new code")
+    done = reconcile(project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert intervals(project, "locked") == ["7200s"]
+    status = json.loads(project.launchpad("status", "--json").stdout)
+    assert (status["last_sync"]["status"], status["revision"]) == ("succeeded", head), status["last_sync"]
+    assert not list(git_dir.rglob("*.lock"))
+    assert git_dir.stat().st_ino == clone, "healed in place, not cloned again"
+
+
 def test_objects_made_by_a_sync_that_died_are_pruned(project: Project) -> None:
     """4. Schedules a sync created and never recorded (it died; or the state database is lost)
     are found by the drift scan through their marker, and pruned once their files are gone."""
@@ -240,6 +277,47 @@ def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout
     process.wait()
 
 
+def recorded(project: Project) -> set[str]:
+    """The schedules the state database holds a record of (read beside a running sync)."""
+    try:
+        with sqlite3.connect(project.root / "state.db") as db:
+            return {name for (name,) in db.execute("SELECT name FROM objects WHERE kind = 'schedule'")}
+    except sqlite3.OperationalError:  # not made yet
+        return set()
+
+
+def test_objects_a_killed_sync_made_are_shown_and_pruned(project: Project) -> None:
+    """4. A sync killed after it created some schedules, the last few not yet recorded: `status`
+    lists those it recorded; once their files are removed, `plan` lists every one it made,
+    recorded or not, as a delete; and the next sync prunes them all."""
+    project.config.write_text(project.config.read_text() + "reconciler: {concurrency: 1}\n")
+    project.schedule("kept")
+    many(project, 80)
+    project.repo.commit("eighty-one")
+    first = start_reconcile(project)
+
+    def some_unrecorded() -> bool:
+        written = len(recorded(project) - {"kept"})
+        return written >= 3 and listed_with(project, project.sid("m")) > written
+
+    kill_when(first, some_unrecorded)
+    made = {s["scheduleId"] for s in temporal_json(project.engine.server, "schedule", "list") or []}
+    made = {sid for sid in made if sid.startswith(project.sid("m"))}
+    shown = json.loads(project.launchpad("status", "--json").stdout)["objects"]
+    listed = {project.sid(o["name"]) for o in shown if o["name"] != "kept"}
+    assert len(listed) >= 3 and listed <= made, (listed, made)
+    for i in range(80):
+        project.repo.delete(f"deployments/tasks/m{i:03d}.yaml")
+    project.repo.commit("remove the eighty")
+    planned = json.loads(project.launchpad("plan", "--json").stdout)["items"]
+    assert {project.sid(i["name"]) for i in planned if i["action"] == "delete"} == made
+    done = reconcile(project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert listed_with(project, project.sid("m")) == 0
+    status = json.loads(project.launchpad("status", "--json").stdout)
+    assert [o["name"] for o in status["objects"]] == ["kept"] and status["last_sync"]["status"] == "succeeded"
+
+
 def test_a_sync_killed_inside_the_lease_is_taken_over_at_once(project: Project) -> None:
     """5. A holder killed with SIGKILL: the next `reconcile --once` on this host sees its process
     is gone, takes the lease over at once, closes the dead sync's record as abandoned, and
@@ -279,6 +357,87 @@ async def test_a_live_holder_makes_reconcile_exit_75(project: Project) -> None:
     assert done.returncode == 75 and "already_running" in done.stdout
     result = await reconciler.sync("test", lease=lease)
     assert result.status == RunStatus.SUCCEEDED and len(result.follow_ups) == 1
+
+
+GATE = """
+import time
+from pathlib import Path
+
+Path({gate!r}, "importing").touch()
+for _ in range(2400):  # two minutes at most: the test opens the gate
+    if Path({gate!r}, "open").exists():
+        break
+    time.sleep(0.05)
+"""
+
+
+def lease_expiry(project: Project) -> float:
+    """When the sync lease expires unless renewed (epoch seconds), as the state database says."""
+    with sqlite3.connect(project.root / "state.db") as db:
+        row = db.execute("SELECT expires_at FROM locks WHERE name = 'sync'").fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def test_a_live_holder_renews_its_lease_past_the_ttl_and_reports_its_follow_up(project: Project) -> None:
+    """5. A sync longer than `lock_ttl` (its code takes long to import: here until a gate opens)
+    keeps its lease by renewing it: a `reconcile --once` after the first expiry is refused with
+    75, not let in beside it. The follow-up that refusal asked for applies a commit pushed
+    meanwhile, and the holder's summary reports the writes of both syncs."""
+    gate = project.root / "gate"
+    gate.mkdir()
+    with_code(project, "reconciler: {lock_ttl: 2s}\n")
+    project.repo.write("code/slow_import.py", GATE.format(gate=str(gate)))
+    project.schedule("first")
+    project.repo.commit()
+    holder = start_reconcile(project)
+    try:
+        eventually_now(lambda: (gate / "importing").exists(), 60, "the holder importing the code")
+        first_expiry = lease_expiry(project)
+        eventually_now(
+            lambda: time.time() > first_expiry + 0.5 and lease_expiry(project) > time.time(),
+            30,
+            "the lease renewed past its first expiry",
+        )
+        refused = reconcile(project)
+        assert refused.returncode == 75 and "already_running" in refused.stdout, refused.stdout + refused.stderr
+        project.schedule("meanwhile")
+        project.repo.commit("pushed while the sync ran")
+    finally:
+        (gate / "open").touch()
+    out, _ = holder.communicate(timeout=120)
+    assert holder.returncode == 0, out
+    assert writes_per_sync(out) == [1, 1], out
+    assert intervals(project, "first") == intervals(project, "meanwhile") == ["3600s"]
+    with sqlite3.connect(project.root / "state.db") as db:
+        records = [json.loads(d) for (d,) in db.execute("SELECT data FROM syncs ORDER BY started_at")]
+    assert [(r["trigger"], r["status"]) for r in records] == [("cli", "succeeded"), ("follow-up", "succeeded")]
+
+
+def test_an_unexpected_error_mid_sync_fails_that_sync_and_the_next_one_works(project: Project) -> None:
+    """#14: an exception launchpad does not foresee, raised after the sync began (here the state
+    database refuses to write records, as a full disk would): the sync ends `failed` with the
+    error, never `running`; the lease is given back, and the next sync applies what it missed."""
+    project.schedule("before")
+    project.repo.commit()
+    assert reconcile(project).returncode == 0
+    with sqlite3.connect(project.root / "state.db") as db:
+        db.execute("CREATE TRIGGER full BEFORE INSERT ON objects BEGIN SELECT RAISE(ABORT, 'disk is full'); END")
+    project.schedule("during")
+    project.repo.commit("one more")
+    failed = reconcile(project)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "failed" in failed.stdout and "unexpected error" in failed.stdout, failed.stdout
+    last = json.loads(project.launchpad("status", "--json").stdout)["last_sync"]
+    assert last["status"] == "failed" and "disk is full" in last["message"], last
+    with sqlite3.connect(project.root / "state.db") as db:
+        db.execute("DROP TRIGGER full")
+    again = reconcile(project)
+    assert again.returncode == 0, again.stdout + again.stderr
+    status = json.loads(project.launchpad("status", "--json").stdout)
+    assert status["last_sync"]["status"] == "succeeded"
+    assert {o["name"]: o["status"] for o in status["objects"]} == {"before": "Synced", "during": "Synced"}
+    assert intervals(project, "during") == ["3600s"]
+    assert writes(reconcile(project, "--hard")) == 0
 
 
 def test_broken_files_make_the_sync_degraded_in_every_form(project: Project) -> None:

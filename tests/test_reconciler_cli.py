@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -13,6 +15,7 @@ import pytest
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GIT_ENV, GitRepo
 from tests.helpers import gitops_config_file, temporal_json
+from tests.test_api_served import SIDE_EFFECT
 from tests.test_reconciler import SCHEDULE, SERVICE
 
 
@@ -149,6 +152,37 @@ def test_deploy_refuses_a_ref_off_the_branch(project: Project) -> None:
     for ref in ("origin/feature-x", unmerged, "HEAD@{0}"):
         refused = project.launchpad("deploy", "adhoc", "--ref", ref)
         assert refused.returncode == 1 and "revision" in refused.stderr, (ref, refused.stdout, refused.stderr)
+
+
+async def test_deploy_at_an_old_ref_imports_the_heads_code_only(project: Project, engine: Engine) -> None:
+    """`launchpad deploy --ref OLD` runs OLD's task file with the code the workers run, the branch
+    head's: OLD's `code_paths` module, which leaves a mark when imported, is never imported by
+    the CLI's process (as the API's process does not: tests/test_api_served.py)."""
+    marks = project.root / "marks"
+    marks.mkdir()
+    config = project.config.read_text()
+    project.config.write_text(config.replace("branch: main,", "branch: main, code_paths: [code],"))
+    wid = project.sid("rollback")
+    text = SERVICE.replace("deploy_on_server_start: true\n", "").replace("workflow: AwaitedTask", "workflow: Task")
+
+    def commit(version: str) -> str:
+        task = text.format(name="rollback", wid=wid, queue=ENGINE_QUEUE, arg=version, on_change="keep")
+        project.repo.write("deployments/tasks/rollback.yaml", task)
+        project.repo.write("code/side_effect.py", SIDE_EFFECT.format(marks=str(marks), version=version))
+        return project.repo.commit(version)
+
+    old = commit("v1")
+    old_file = project.repo.git("rev-parse", f"{old}:deployments/tasks/rollback.yaml")
+    commit("v2")
+    done = await asyncio.to_thread(project.launchpad, "deploy", "rollback", "--ref", old)
+    assert done.returncode == 0, done.stdout + done.stderr
+    deployed = json.loads(done.stdout)
+    assert deployed["version"] == old_file
+    client = await engine.client()
+    assert await client.get_workflow_handle(wid, run_id=deployed["run_id"]).result() == {"one": "v1"}
+    imported = [mark.name.split("-") for mark in marks.iterdir()]
+    assert [version for version, _ in imported] == ["v2"], "the head's code, once; never the ref's"
+    assert imported[0][1] != str(os.getpid()), "by the CLI's process"
 
 
 def test_a_push_with_the_installed_hook_deploys(project: Project) -> None:
