@@ -12,12 +12,18 @@ interleaved so that the machine's drift hits both alike:
   Target ≤ 1.5 (its cost does not grow with the repository);
 - **one-file change**: one task file's interval changed and pushed (untimed), then a poll, at N
   against the mid repository's. Target ≤ 1.5 (a sync costs the change), exactly one write each;
-- **drift scan**: `sync(hard=True)` with nothing to heal at N, against a bare paginated
-  `Client.list_schedules()` of the same namespace. Target ≤ 1.3, zero writes;
+- **drift scan**: the scan `reconciler.drift_interval` starts, with nothing to heal at N, against
+  a bare paginated `Client.list_schedules()` of the same namespace. Target ≤ 1.3, zero writes.
+  Then one `sync(hard=True)`, which also verifies (describes every schedule): its time is
+  reported without a target, and it must write nothing;
 - **peak RSS** of `launchpad reconcile --once` (a subprocess, read with `wait4`) doing the first
   sync of the big repository into a namespace of its own. Target ≤ 250 MB;
 - **DynamoDB requests** of a no-op poll at `--mid` tasks, the state store on a moto server
   (counted with botocore's `before-send` event). Target ≤ 5.
+
+The task files sit in folders of `--per-folder` files (100 by default: a folder per team or
+service, as docs/scaling.md advises); `--per-folder 0` puts them all in one folder, git's worst
+case for a one-file change (the fetch moves the changed folder's whole tree object).
 
 `--signals` measures instead (and only) the cost of issue #17's signals on a no-op poll of the big
 repository: a reconciler with metrics (Prometheus), JSON logs (at INFO, to a file) and one
@@ -32,7 +38,7 @@ phases the script waits (untimed) until the dev server idles. No worker runs: in
 offsets are chosen so that no schedule fires during the run. The script exits 0 whether or not
 the targets hold (it is a measurement) and says which do.
 
-    python bench/reconcile_scale.py [--tasks 10000] [--mid 1000] [--small 100] [--rounds 1]
+    python bench/reconcile_scale.py [--tasks 10000] [--mid 1000] [--small 100] [--per-folder 100] [--rounds 1]
         [--polls 7] [--changes 5] [--scans 5] [--concurrency 32] [--json]
     python bench/reconcile_scale.py --signals [--tasks 1000] [--signal-pairs 15]
 """
@@ -57,6 +63,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +126,8 @@ def blob_sha(text: str) -> str:
 class Repo:
     """A bare remote (what the reconciler fetches) and a work clone that commits and pushes."""
 
-    def __init__(self, root: Path, prefix: str, n: int, epoch: int) -> None:
-        self.root, self.prefix, self.epoch = root, prefix, epoch
+    def __init__(self, root: Path, prefix: str, n: int, epoch: int, per_folder: int) -> None:
+        self.root, self.prefix, self.epoch, self.per_folder = root, prefix, epoch, per_folder
         self.remote, self.work = root / "remote.git", root / "work"
         root.mkdir(parents=True, exist_ok=True)
         git(root, "init", "-q", "--bare", "-b", BRANCH, str(self.remote))
@@ -132,7 +139,9 @@ class Repo:
         self.commit(f"{n} scheduled tasks")
 
     def path(self, index: int) -> str:
-        return f"{TASKS_DIR}/{self.names[index - 1]}.yaml"
+        """A folder per `per_folder` tasks (a team's or a service's), or one folder for all (0)."""
+        folder = f"{TASKS_DIR}/group-{(index - 1) // self.per_folder:03d}" if self.per_folder else TASKS_DIR
+        return f"{folder}/{self.names[index - 1]}.yaml"
 
     def sid(self, index: int) -> str:
         return f"{self.prefix}-{self.names[index - 1]}"
@@ -279,6 +288,7 @@ class Result(Machine):
     mid: int
     small: int
     concurrency: int
+    per_folder: int  # task files per folder; 0: all in one folder
     figures: dict[str, list[float]] = field(default_factory=dict)  # per measure: each sample (s, MB or requests)
     ratios: dict[str, float] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
@@ -302,6 +312,7 @@ class Bench:
             mid=args.mid,
             small=args.small,
             concurrency=args.concurrency,
+            per_folder=args.per_folder,
         )
 
     def record(self, name: str, value: float) -> None:
@@ -322,7 +333,7 @@ class Bench:
 
     def repo(self, name: str, n: int) -> Repo:
         log(f"generating a repository of {n} task files ({name})")
-        return Repo(self.root / f"repo-{name}", f"rs{uuid.uuid4().hex[:6]}", n, self.epoch)
+        return Repo(self.root / f"repo-{name}", f"rs{uuid.uuid4().hex[:6]}", n, self.epoch, self.args.per_folder)
 
     # --- phases ------------------------------------------------------------------------------------------------------
 
@@ -397,13 +408,24 @@ class Bench:
         )
 
     async def scans(self, big: Side) -> None:
+        """The drift scan `drift_interval` starts (a listing), against a bare SDK listing; then one
+        `--hard` sync, which also verifies (describes every schedule), untargeted."""
         client = await big.reconciler.connections.client()
+        config = big.reconciler.config
+        every_poll = config.reconciler.model_copy(update={"drift_interval": timedelta(0)})
+        scanner = Reconciler(
+            config.model_copy(update={"reconciler": every_poll}),
+            big.reconciler.store,
+            connections=big.reconciler.connections,
+        )
+        scanning = replace(big, reconciler=scanner)
         listed = 0
         for number in range(self.args.scans):
             for turn in ("scan", "list") if number % 2 == 0 else ("list", "scan"):
                 await self.watch.settle()
                 if turn == "scan":
-                    seconds, result, calls = await big.sync(hard=True)
+                    seconds, result, calls = await scanning.sync(poll=False)
+                    assert result.drift_scan, "a drift scan is due at every sync of the scanner"
                     self.record("drift scan", seconds)
                     key = "drift scans: zero writes"
                     self.result.checks[key] = (
@@ -416,6 +438,12 @@ class Bench:
                     self.record("SDK listing", time.perf_counter() - began)
         self.result.notes["schedules listed"] = listed
         log(f"drift scans {self.median('drift scan'):.2f} s, SDK listing {self.median('SDK listing'):.2f} s ({listed})")
+        await self.watch.settle()
+        seconds, result, calls = await big.sync(hard=True, poll=False)
+        self.record("hard sync (drift scan and verification)", seconds)
+        self.result.checks["hard sync: zero writes"] = not writes(calls) and not result.writes
+        self.result.notes["calls of a hard sync"] = dict(calls)
+        log(f"hard sync {seconds:.2f} s, calls {dict(calls)}")
 
     async def peak_rss(self, big: Repo) -> None:
         """`launchpad reconcile --once` as a user runs it: the big repository's first sync."""
@@ -604,7 +632,8 @@ async def measure_signals(server: DevServer, root: Path, args: argparse.Namespac
 def table(r: Result) -> str:
     verdict = {True: "PASS", False: "MISS"}
     rows = [
-        f"reconcile at scale: {r.tasks} / {r.mid} / {r.small} scheduled tasks, {r.concurrency} in flight",
+        f"reconcile at scale: {r.tasks} / {r.mid} / {r.small} scheduled tasks, {r.concurrency} in flight, "
+        + (f"{r.per_folder} task files per folder" if r.per_folder else "every task file in one folder"),
         f"server {r.server} (temporal dev server, started by this run), temporalio {r.temporalio}, "
         f"Python {r.python}, {r.cpus} CPUs; {r.date}",
         "",
@@ -633,6 +662,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=10_000, help="task files of the big repository")
     parser.add_argument("--mid", type=int, default=1_000, help="task files of the mid repository")
     parser.add_argument("--small", type=int, default=100, help="task files of the small repository")
+    parser.add_argument(
+        "--per-folder", type=int, default=100, help="task files per folder (0: all in one folder, git's worst case)"
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="creates in flight (both sides)")
     parser.add_argument("--rounds", type=int, default=1, help="first sync vs SDK rounds (fresh namespaces)")
     parser.add_argument("--polls", type=int, default=7, help="no-op polls per repository")

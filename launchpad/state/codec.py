@@ -10,11 +10,9 @@ import dataclasses
 import json
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from launchpad.state import records
-
-T = TypeVar("T")
 
 
 def _plain(value: Any) -> Any:
@@ -30,8 +28,13 @@ def dump(record: Any) -> str:
     return json.dumps(dataclasses.asdict(record), default=_plain, separators=(",", ":"))
 
 
-def _known(cls: type[T], data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+_field_names: dict[type[Any], frozenset[str]] = {}  # a drift scan reads every record: `fields()` is slow
+
+
+def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    names = _field_names.get(cls)
+    if names is None:
+        names = _field_names[cls] = frozenset(f.name for f in dataclasses.fields(cls))
     return {k: v for k, v in data.items() if k in names}
 
 
