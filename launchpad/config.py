@@ -406,6 +406,13 @@ class MetricsConfig(StrictModel):
         description="when set, `/metrics` answers only requests with `Authorization: Bearer <token>` "
         "(give it from the environment: `${LAUNCHPAD_METRICS_TOKEN}`); unset: open, as Argo CD and Flux serve theirs",
     )
+    pushgateway: SecretStr | None = Field(
+        default=None,
+        description="a Prometheus Pushgateway (`http://pushgateway:9091`, credentials as `https://user:pass@host`; "
+        "from the environment: `${LAUNCHPAD_PUSHGATEWAY}`): the one-shot commands (`launchpad deploy`, `reconcile` "
+        "without `--watch`, `hooks run`) push what they recorded there as they end (job `launchpad`, grouped by "
+        "command and instance)",
+    )
 
 
 NotificationEvent = Literal["sync_failed", "degraded", "recovered", "drift_healed", "pruned", "deploy_failed"]
@@ -497,7 +504,8 @@ class Config(StrictModel):
 
     def _secret_fields(self) -> list[tuple[object, str]]:
         """(holder, attribute) of every secret that may be a reference to resolve (`ssm:…`)."""
-        holders: list[tuple[object, str]] = [(self.webhook, "secret"), (self.metrics, "bearer_token")]
+        holders: list[tuple[object, str]] = [(self.webhook, "secret")]
+        holders += [(self.metrics, "bearer_token"), (self.metrics, "pushgateway")]
         holders += [(holder, "secret") for holder in (self.sanic.app if self.sanic else None, self.app) if holder]
         holders += [(server, "api_key") for server in self.temporalio.servers]
         holders += [(target, name) for target in self.notifications for name in ("url", "secret")]
@@ -511,6 +519,8 @@ class Config(StrictModel):
         for server in self.temporalio.servers:  # a proxy's password, inside its URL
             target = server.proxy_target
             values += [target[1][1]] if target and target[1] else []
+        gateway = urlsplit(self.metrics.pushgateway.get_secret_value()) if self.metrics.pushgateway else None
+        values += [unquote(gateway.password)] if gateway and gateway.password else []  # a password in its URL
         return values
 
     @property
@@ -523,7 +533,7 @@ class Config(StrictModel):
     def resolve_secrets(self, resolve: Callable[[str], str] | None = None) -> Self:
         """Replace secret references (`ssm:…`, `secretsmanager:…`, see launchpad.secrets) by their
         values, in place and once: the JWT secret, `webhook.secret`, every server's `api_key`,
-        `metrics.bearer_token` and the notification targets' `url` and `secret`.
+        `metrics.bearer_token`, `metrics.pushgateway` and the notification targets' `url` and `secret`.
         Plain values pass through; without references nothing is imported or fetched."""
         if self._secrets_resolved:
             return self

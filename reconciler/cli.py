@@ -72,8 +72,8 @@ def reconciler_for(cfg: Config, scope: str | None = None) -> Reconciler:
 
 
 def signalled(cfg: Config, scope: str | None = None) -> tuple[Reconciler, Signals]:
-    """A reconciler whose syncs and deploys log and notify (metrics are for processes that
-    serve them: `launchpad api`, `start`, `dev`)."""
+    """A reconciler whose syncs and deploys log and notify, and record metrics when
+    `metrics.pushgateway` will take them (`run(..., command=)` pushes them at the end)."""
     from launchpad.observability.signals import Signals
     from reconciler.observer import attach
 
@@ -83,18 +83,22 @@ def signalled(cfg: Config, scope: str | None = None) -> tuple[Reconciler, Signal
     return reconciler, signals
 
 
-async def _delivered(coro: Coroutine[Any, Any, Any], signals: Signals) -> Any:
-    """The coroutine's result, once the notifications it caused are delivered (within the budget)."""
+async def _delivered(coro: Coroutine[Any, Any, Any], signals: Signals, command: str | None) -> Any:
+    """The coroutine's result, once the notifications it caused are delivered (within the budget)
+    and, for a one-shot `command`, its metrics pushed (when `metrics.pushgateway` is set)."""
     try:
         return await coro
     finally:
         await signals.outbox.drain(signals.budget)
+        if command:
+            await asyncio.to_thread(signals.push, command)
 
 
-def run(coro: Coroutine[Any, Any, Any], signals: Signals | None = None) -> Any:
-    """Run a coroutine (and deliver its notifications); launchpad's own errors become a red line and exit code 1."""
+def run(coro: Coroutine[Any, Any, Any], signals: Signals | None = None, command: str | None = None) -> Any:
+    """Run a coroutine (and deliver its notifications, push the metrics of the one-shot `command`);
+    launchpad's own errors become a red line and exit code 1."""
     try:
-        return asyncio.run(_delivered(coro, signals) if signals else coro)
+        return asyncio.run(_delivered(coro, signals, command) if signals else coro)
     except SpecErrors as exc:
         for error in exc.errors:
             err_console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
@@ -241,6 +245,19 @@ def resume(name: str, config: ConfigOption = None, scope: ScopeOption = None) ->
 COLOR = {RunStatus.SUCCEEDED: "green", RunStatus.ALREADY_RUNNING: "yellow", RunStatus.DEGRADED: "yellow"}
 
 
+async def sync_once(
+    reconciler: Reconciler, signals: Signals, trigger: str, *, hard: bool = False, poll: bool = False
+) -> SyncResult:
+    """One sync; when its metrics are pushed, with the managed set's gauges (from the state
+    store, as `/metrics` and Lambda report them)."""
+    from reconciler.observer import measure_state
+
+    result = await reconciler.sync(trigger, hard=hard, poll=poll)
+    if signals.pushes:
+        await measure_state(reconciler.store, signals.metrics, reconciler.lease_key)
+    return result
+
+
 def print_sync(result: SyncResult) -> None:
     """Each sync the call ran (its follow-ups included), with what it wrote and what failed."""
     for run in result.runs:
@@ -284,7 +301,7 @@ def reconcile(
     reconciler, signals = signalled(cfg, scope)
     report = print_sync if fmt == LogFormat.TEXT else None  # JSON: the log lines say it
     if not watch:
-        result = run(reconciler.sync("cli", hard=hard, poll=True), signals)
+        result = run(sync_once(reconciler, signals, "cli", hard=hard, poll=True), signals, "reconcile")
         if report:
             report(result)
         code = exit_code(result)
@@ -386,6 +403,7 @@ def deploy(
             reconciler, task, ref=ref, template_args=_assignments(arg, "--arg"), overwrite=overwrite, super_user=True
         ),
         signals,
+        "deploy",
     )
     console.print_json(json.dumps({k: v for k, v in asdict(result).items() if v is not None}, default=str))
 
@@ -422,7 +440,7 @@ def hooks_run(config: ConfigOption = None) -> None:
     if wanted not in pushed:
         return
     reconciler, signals = signalled(cfg)
-    result = run(reconciler.sync("git push"), signals)
+    result = run(sync_once(reconciler, signals, "git push"), signals, "hooks")
     print_sync(result)
 
 

@@ -50,6 +50,8 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
+            do_PUT = do_POST  # a Pushgateway's push (tests/test_signals_cli.py)
+
             def log_message(self, *args: Any) -> None:
                 return None
 

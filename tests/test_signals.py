@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import json
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from functions.app import create_app
 from functions.services import Services
+from launchpad.config import parse_config
+from launchpad.observability.logs import JsonFormatter, TextFormatter
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler
-from tests.apiharness import ADMIN, api_config, task_text
+from tests.apiharness import ADMIN, api_config_text, task_text
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import SCHEDULE_TASK
+from tests.helpers import SCHEDULE_TASK, eventually, gitops_yaml
 from tests.receiver import Receiver, receivers
+from tests.test_api_webhooks import github, push
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 GENERIC_SECRET = "receiver-signing-secret"
@@ -77,12 +83,23 @@ class Stack:
         await self.services.signals.outbox.drain(30)
 
 
-async def stack_for(root: Path, engine: Engine, extra: str = "") -> AsyncIterator[Stack]:
+ConfigText = Callable[[Engine, Path, GitRepo, str], str]
+
+
+async def stack_for(
+    root: Path,
+    engine: Engine,
+    extra: str = "",
+    text: ConfigText = api_config_text,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Stack]:
+    """The app on the session's dev server; its configuration is `text` (the API harness's, with
+    `extra`), `${VAR}` references taken from `env`."""
     repo = GitRepo(root)
     prefix = f"sig{uuid.uuid4().hex[:6]}"
     repo.write("deployments/tasks/hello.yaml", task_text("hello", f"{prefix}-hello", args="[world]"))
     repo.commit("hello")
-    config = api_config(engine, root, repo, extra)
+    config = parse_config(text(engine, root, repo, extra), "api-config.yaml", env=env or {})
     services = Services.from_config(config, SqliteStateStore(str(root / "state.db")), engine.connections)
     app = create_app(config, services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://launchpad.test") as http:
@@ -100,12 +117,13 @@ def ok_receivers() -> Iterator[list[Receiver]]:
     yield from receivers("ok", "ok")
 
 
-def targets(generic: str, slack: str, **options: str) -> str:
-    more = "".join(f", {key}: {value}" for key, value in options.items())
+def targets(generic: str, slack: str, slack_events: str | None = None) -> str:
+    """Two targets; the Slack one takes only `slack_events` when given (else all events)."""
+    only = f", events: {slack_events}" if slack_events else ""
     return f"""
 notifications:
-  - {{name: ops-generic, url: "{generic}/hook", format: generic, secret: {GENERIC_SECRET}{more}}}
-  - {{name: ops-slack, url: "{slack}/services/T0/B0/XYZ", format: slack{more}}}
+  - {{name: ops-generic, url: "{generic}/hook", format: generic, secret: {GENERIC_SECRET}}}
+  - {{name: ops-slack, url: "{slack}/services/T0/B0/XYZ", format: slack{only}}}
 public_url: https://launchpad.example.test
 """
 
@@ -183,6 +201,68 @@ async def test_a_method_the_client_makes_up_is_labelled_other(stack: Stack) -> N
     scrape = await stack.scrape()
     assert not [key for key in scrape if any(k == "method" and v.startswith("XYZZY") for k, v in key[1])]
     assert value(scrape, "launchpad_http_requests_total", route="/health", method="other", status="405") == 2
+
+
+HOOK_SECRET = "hook-s3cret-from-the-env-41d8"
+SCRAPE_TOKEN = "scrape-t0ken-from-the-env-9c2e"
+
+
+def secrets_from_env(engine: Engine, root: Path, repo: GitRepo, extra: str) -> str:
+    """A launchpad whose webhook secret and scrape token are environment references."""
+    more = 'webhook: {secret: "${LP_HOOK_SECRET}", min_interval: 0}\nmetrics: {bearer_token: "${LP_SCRAPE_TOKEN}"}\n'
+    return gitops_yaml(engine.server, repo.remote, root, more + extra)
+
+
+async def test_the_webhook_secret_and_the_scrape_token_reach_no_log_line(tmp_path: Path, engine: Engine) -> None:
+    """Both from the environment, both used (a signed delivery and its sync, a scrape), both put
+    in a URL by a careless client (the access line shows the query): masked in every line, in
+    both formats. The deliveries are counted by provider and result."""
+    captured = {"json": io.StringIO(), "text": io.StringIO()}
+    handlers = [logging.StreamHandler(captured["json"]), logging.StreamHandler(captured["text"])]
+    handlers[0].setFormatter(JsonFormatter())
+    handlers[1].setFormatter(TextFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    for handler in handlers:
+        root.addHandler(handler)
+    env = {"LP_HOOK_SECRET": HOOK_SECRET, "LP_SCRAPE_TOKEN": SCRAPE_TOKEN}
+    try:
+        async for stack in stack_for(tmp_path, engine, text=secrets_from_env, env=env):
+            stack.schedule("nightly")
+            stack.repo.commit("nightly")
+            body = push()
+            signed = await stack.http.post(
+                f"/webhooks/git?secret={HOOK_SECRET}", content=body, headers=github(body, secret=HOOK_SECRET)
+            )
+            assert signed.status_code == 202, signed.text
+            forged = await stack.http.post("/webhooks/git", content=body, headers=github(body, secret="a-guess"))
+            assert forged.status_code == 401
+            store = stack.services.store
+            await eventually(
+                lambda store=store: any(s.trigger == "webhook: github" and s.finished_at for s in store.syncs()),
+                60,
+                "the delivery's sync",
+            )
+            auth = {"Authorization": f"Bearer {SCRAPE_TOKEN}"}
+            scraped = await stack.http.get(f"/metrics?token={SCRAPE_TOKEN}", headers=auth)
+            assert scraped.status_code == 200
+            scrape = samples(scraped.text)
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+        root.setLevel(level)
+
+    assert value(scrape, "launchpad_webhook_deliveries_total", provider="github", result="accepted") == 1
+    assert value(scrape, "launchpad_webhook_deliveries_total", provider="github", result="rejected") == 1
+    lines = [json.loads(line) for line in captured["json"].getvalue().splitlines()]
+    messages = [line["message"] for line in lines]
+    assert any("POST /webhooks/git?secret=*** HTTP" in m for m in messages), "the delivery's access line, masked"
+    assert any("GET /metrics?token=*** HTTP" in m for m in messages), "the scrape's access line, masked"
+    assert any(line.get("trigger") == "webhook: github" and line.get("kind") == "schedule" for line in lines)
+    for fmt, out in captured.items():
+        assert HOOK_SECRET not in out.getvalue() and SCRAPE_TOKEN not in out.getvalue(), fmt
+    assert "?secret=*** HTTP" in captured["text"].getvalue()
 
 
 async def test_one_notification_per_transition_across_syncs_restarts_and_replicas(
@@ -267,13 +347,14 @@ async def test_one_notification_per_transition_across_syncs_restarts_and_replica
                 == count
             )
         assert value(scrape, "launchpad_drift_healed_total", kind="schedule") == 1
+        assert value(scrape, "launchpad_pruned_total", kind="schedule") == 1
 
 
 async def test_a_failed_sync_and_a_failed_deploy_are_notified(
     tmp_path: Path, engine: Engine, ok_receivers: list[Receiver]
 ) -> None:
-    generic, slack = ok_receivers
-    async for stack in stack_for(tmp_path, engine, targets(generic.url, slack.url)):
+    generic, slack = ok_receivers  # Slack takes deploy failures only: it hears of nothing else
+    async for stack in stack_for(tmp_path, engine, targets(generic.url, slack.url, "[deploy_failed]")):
         assert (await stack.reconciler.sync("manual")).status == "succeeded"
         remote = stack.repo.remote.rename(tmp_path / "moved.git")  # the repository becomes unreachable
         assert (await stack.reconciler.sync("manual")).status == "failed"
@@ -294,9 +375,21 @@ async def test_a_failed_sync_and_a_failed_deploy_are_notified(
         assert back.json()["subject"] == "sync" and back.json()["links"]["dashboard"].endswith("/ui/syncs")
         [deploy_failed] = generic.events("deploy_failed")  # the unknown task is the caller's mistake: not sent
         assert deploy_failed.json()["object"]["name"] == "hello" and "overwrit" in deploy_failed.json()["message"]
-        assert len(slack.events("deploy_failed")) == 1 and len(generic.received) == 3
+        assert len(generic.received) == 3
+        assert [r.headers["x-launchpad-event"] for r in slack.received] == ["deploy_failed"]
         scrape = await stack.scrape()
         assert value(scrape, "launchpad_deploys_total", runner="unknown", result="failed") == 2
+        sent = sorted(
+            (dict(labels)["target"], dict(labels)["event"])
+            for (name, labels), count in scrape.items()
+            if name == "launchpad_notifications_total" and count
+        )
+        assert sent == [
+            ("ops-generic", "deploy_failed"),
+            ("ops-generic", "recovered"),
+            ("ops-generic", "sync_failed"),
+            ("ops-slack", "deploy_failed"),  # the events Slack does not take were never attempted
+        ]
 
 
 async def test_receivers_that_hang_or_fail_never_delay_or_fail_a_sync(tmp_path: Path, engine: Engine) -> None:

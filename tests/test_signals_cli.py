@@ -3,6 +3,7 @@ JSON, no secret in any line) and `launchpad notify test` (through HTTP and throu
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -21,8 +22,9 @@ from launchpad.devserver import free_port
 from tests.apiharness import task_text
 from tests.conftest import ENGINE_QUEUE, Engine
 from tests.gitrepo import GitRepo
-from tests.helpers import eventually_now, gitops_config_file
+from tests.helpers import SCHEDULE_TASK, eventually_now, gitops_config_file, run_launchpad
 from tests.receiver import Receiver, receivers
+from tests.test_signals import samples, value
 
 SECRET_VALUE = "env-injected-s3cret-7f3a9"
 PASSWORD = "admin-pa55word-xyz"
@@ -94,6 +96,9 @@ authenticator:
                 "the request's line",
                 interval=0.2,
             )
+            scraped = httpx.get(f"{base}/metrics", timeout=30)
+            assert scraped.status_code == 200, scraped.text
+            scrape = samples(scraped.text)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
@@ -114,8 +119,81 @@ authenticator:
     assert (
         deploy["request_id"] == "req-0001" and deploy["runner"] == "WorkflowRunner" and deploy["result"] == "succeeded"
     )
+    # stderr too: Python's warnings (PyJWT's about this test's short key) are log lines, not plain text
+    assert all(json.loads(line)["level"] for line in err.read_text().splitlines()), err.read_text()
+    assert any(d["logger"] == "py.warnings" for d in docs)
     everything = printed + err.read_text()
     assert SECRET_VALUE not in everything and PASSWORD not in everything
+    # the running process's /metrics counts its syncs (one created the schedule) and the deploy
+    assert value(scrape, "launchpad_sync_total", trigger="watch", status="succeeded") >= 1
+    assert value(scrape, "launchpad_apply_total", kind="schedule", action="create", result="succeeded") == 1
+    assert value(scrape, "launchpad_deploys_total", runner="WorkflowRunner", result="succeeded") == 1
+    assert value(scrape, "launchpad_deploy_duration_seconds_count") == 1
+
+
+def pushing(config: Path, pushgateway: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`launchpad ARGS` with LP_PUSHGATEWAY (which `config` refers to) set to `pushgateway`."""
+    env = {**os.environ, "LP_PUSHGATEWAY": pushgateway}
+    return run_launchpad(*args, "--config", str(config), cwd=config.parent, env=env)
+
+
+def test_one_shot_commands_push_their_metrics_to_the_pushgateway(tmp_path: Path, engine: Engine) -> None:
+    """`launchpad reconcile` and `deploy` end before anything could scrape them: with
+    `metrics.pushgateway` (here from the environment) each pushes what it did, job `launchpad`,
+    grouped by command and instance, the URL's credentials as Basic auth. A gateway that fails is
+    a warning, not the command's exit code; a failed deploy is notified as the API's are."""
+    repo = GitRepo(tmp_path)
+    prefix = f"push{uuid.uuid4().hex[:6]}"
+    repo.write("deployments/tasks/hello.yaml", task_text("hello", f"{prefix}-hello"))
+    repo.write(
+        "deployments/tasks/nightly.yaml",
+        SCHEDULE_TASK.format(name="nightly", queue=ENGINE_QUEUE, sid=f"{prefix}-nightly", every="1d"),
+    )
+    repo.commit("hello and nightly")
+    for gateway, down, hook in receivers("ok", "fail", "ok"):
+        config = gitops_config_file(
+            engine.server,
+            repo.remote,
+            tmp_path,
+            f"""
+reconciler: {{instance: {prefix}}}
+metrics: {{pushgateway: "${{LP_PUSHGATEWAY}}"}}
+notifications: [{{name: team, url: "{hook.url}/hook", events: [deploy_failed]}}]
+""",
+        )
+        synced = pushing(config, gateway.url.replace("//", "//pusher:pa%2Fss@"), "reconcile", "--once")
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        deployed = pushing(config, down.url, "deploy", "hello")
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        assert "could not push metrics to metrics.pushgateway: HTTP 500" in deployed.stderr
+        assert down.url not in deployed.stderr
+        refused = pushing(config, gateway.url, "deploy", "hello", "--set", "workflow.workflow_kwargs.args=[x]")
+        assert refused.returncode == 1 and "overwrit" in refused.stderr, refused.stderr
+
+    reconciled, failed = gateway.received
+    [succeeded] = down.received
+    assert reconciled.path == f"/metrics/job/launchpad/command/reconcile/instance/{prefix}"
+    assert reconciled.headers["authorization"] == "Basic " + base64.b64encode(b"pusher:pa/ss").decode()
+    assert failed.path == succeeded.path == f"/metrics/job/launchpad/command/deploy/instance/{prefix}"
+    assert "authorization" not in failed.headers
+    sync = samples(reconciled.body.decode())
+    assert value(sync, "launchpad_sync_total", trigger="cli", status="succeeded") == 1
+    assert value(sync, "launchpad_apply_total", kind="schedule", action="create", result="succeeded") == 1
+    assert value(sync, "launchpad_objects", kind="schedule", status="Synced") == 1
+    assert ("launchpad_file_errors", ()) in sync and value(sync, "launchpad_file_errors") == 0
+    ok = samples(succeeded.body.decode())
+    assert {key: n for key, n in ok.items() if key[0] == "launchpad_deploys_total"} == {
+        ("launchpad_deploys_total", (("result", "succeeded"), ("runner", "WorkflowRunner"))): 1
+    }
+    assert value(ok, "launchpad_deploy_duration_seconds_count") == 1
+    assert not [name for name, _ in ok if name.startswith(("launchpad_sync", "launchpad_file"))], "only what it did"
+    refusal = samples(failed.body.decode())
+    assert value(refusal, "launchpad_deploys_total", runner="unknown", result="failed") == 1
+    assert (
+        value(refusal, "launchpad_notifications_total", target="team", event="deploy_failed", result="delivered") == 1
+    )
+    [notified] = hook.events("deploy_failed")
+    assert notified.json()["object"]["name"] == "hello" and "overwrit" in notified.json()["message"]
 
 
 def notify_config(tmp_path: Path, url: str, fmt: str = "generic", more: str = "") -> Path:

@@ -172,12 +172,14 @@ def chosen_format(explicit: str | None = None, env: Mapping[str, str] = os.envir
 
 def setup_logging(fmt: LogFormat, level: int = logging.INFO) -> logging.Handler:
     """Route every logger through one handler: JSON lines on stdout, or text on stderr. It
-    replaces the root logger's handlers (on Lambda, the runtime's own)."""
+    replaces the root logger's handlers (on Lambda, the runtime's own). Python's warnings (a
+    library's deprecation, a short key) become log lines too: in JSON, no plain line is left."""
     handler = logging.StreamHandler(sys.stdout if fmt == LogFormat.JSON else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == LogFormat.JSON else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)
     for noisy in ("apprise", "botocore", "urllib3", "git"):  # they may log URLs, headers or bodies
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     return handler

@@ -9,7 +9,18 @@ import logging
 import pytest
 
 from launchpad.observability.emf import EmfSink
-from launchpad.observability.logs import JsonFormatter, TextFormatter, begin, bind, end, redact
+from launchpad.observability.logs import (
+    FORMAT_ENV,
+    LAMBDA_ENV,
+    JsonFormatter,
+    LogFormat,
+    TextFormatter,
+    begin,
+    bind,
+    chosen_format,
+    end,
+    redact,
+)
 from launchpad.observability.metrics import APPLIES, FILE_ERRORS, SYNC_SECONDS, trigger_label
 from launchpad.state.records import FileError, Kind, Outcome, RunStatus
 from reconciler.apply import ApplyResult
@@ -46,6 +57,28 @@ def test_registered_secrets_are_masked_in_every_string_of_both_formats() -> None
     finally:
         end(token)
     assert "request_id" not in json.loads(JsonFormatter().format(record("after")))
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "chosen"),
+    [
+        (None, {}, LogFormat.TEXT),  # a terminal
+        (None, {FORMAT_ENV: "JSON"}, LogFormat.JSON),
+        (None, {LAMBDA_ENV: "launchpad-reconcile"}, LogFormat.JSON),  # JSON is Lambda's default
+        (None, {LAMBDA_ENV: "launchpad-reconcile", FORMAT_ENV: "text"}, LogFormat.TEXT),  # unless the env says text
+        ("text", {FORMAT_ENV: "json", LAMBDA_ENV: "launchpad-api"}, LogFormat.TEXT),  # --log-format wins
+        ("json", {}, LogFormat.JSON),
+    ],
+)
+def test_the_log_format_is_the_flag_else_the_environment_else_json_on_lambda(
+    flag: str | None, env: dict[str, str], chosen: LogFormat
+) -> None:
+    assert chosen_format(flag, env) == chosen
+
+
+def test_an_unknown_log_format_in_the_environment_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown log format 'yaml'"):
+        chosen_format(None, {FORMAT_ENV: "yaml", LAMBDA_ENV: "f"})
 
 
 def test_emf_sums_counters_keeps_the_last_gauge_and_lists_observations() -> None:
