@@ -307,6 +307,29 @@ async def test_sync_status_reports_a_sync_with_a_broken_file_as_degraded(api: Ap
     assert history[0]["status"] == "degraded"
 
 
+async def test_a_hard_sync_request_runs_a_drift_scan_and_a_plain_one_does_not(api: Api) -> None:
+    """`POST /sync {"hard": true}` compares Temporal in full (a deleted schedule comes back, the
+    verification runs); a plain `POST /sync` plans only what changed in git."""
+    sid = f"{api.prefix}-scanned"
+    api.task("scanned", SCHEDULE_TASK.format(name="scanned", sid=sid, queue=ENGINE_QUEUE, every="1h"))
+    api.repo.commit("one schedule")
+    assert (await api.call("POST", "/sync")).status_code == 202
+    await settle(api)
+    before = (await api.call("GET", "/sync/status")).json()
+    temporal_json(api.engine.server, "schedule", "delete", "--schedule-id", sid)
+    assert (await api.call("POST", "/sync", json={})).status_code == 202
+    await settle(api)
+    listed = {s["scheduleId"] for s in temporal_json(api.engine.server, "schedule", "list") or []}
+    assert sid not in listed, "a refresh does not look at Temporal"
+    assert (await api.call("POST", "/sync", json={"hard": True})).status_code == 202
+    await settle(api)
+    described = temporal_json(api.engine.server, "schedule", "describe", "--schedule-id", sid)
+    assert described["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
+    after = (await api.call("GET", "/sync/status")).json()
+    assert after["last_sync"]["drift_scan"] is True
+    assert after["drift_scan_at"] > before["drift_scan_at"] and after["verified_at"] > before["verified_at"]
+
+
 async def test_errors_are_json_never_stack_traces(api: Api) -> None:
     unknown = await api.call("GET", "/no/such/route")
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
