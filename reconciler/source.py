@@ -41,6 +41,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds, for any one git call (a clone of a large rep
 # 10,000 files, deflating its new tree object (about 500 KB) was a third of what the folder's size
 # added to a fetch. The cache trades that for disk until git's automatic gc packs them.
 LOOSE_UNCOMPRESSED = "core.looseCompression=0"
+LISTINGS_KEPT = 8  # tree listings kept in memory (the head's, a few deploys' older revisions)
 
 
 class SourceError(LaunchpadError):
@@ -315,15 +316,15 @@ class GitSource:
 
     def files(self, revision: str, folders: list[str]) -> dict[str, str]:
         """Every file under the folders at a revision: path → blob sha. A commit never changes,
-        so listings are kept per (commit, folders)."""
+        so the last few listings are kept per (commit, folders): a few MB each at 10,000 files."""
         key = (revision, tuple(folders))
-        listing = self._listings.get(key)
+        listing = self._listings.pop(key, None)
         if listing is None:
             out = self._read_git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{commit}}")
             listing = {path: blob for path, blob in _blobs_listed(out).items() if under(path, folders)}
-            if len(self._listings) > 64:
-                self._listings.clear()
-            self._listings[key] = listing
+        self._listings[key] = listing  # the most recent last
+        while len(self._listings) > LISTINGS_KEPT:
+            del self._listings[next(iter(self._listings))]
         return dict(listing)
 
     def read(self, path: str, revision: str) -> str | None:
