@@ -17,10 +17,11 @@ before it): what the page costs when every object changed since the last look.
 
 The sides take turns one request each; each reports the median and p90 of N requests after W
 uncounted ones, and its first request (the overview's renders every row and compiles its
-templates; later ones reuse the rows, see functions/ui/overview.py). The page is sent
-gzip-compressed to clients that accept it, as browsers do: its size is reported as sent and
-uncompressed. Targets: median overview / median status <= 1.5, page as sent < 300 KB. Exits 1
-on a miss.
+templates; later ones reuse the rows, see functions/ui/overview.py). Targets: median overview /
+median status <= 1.5, and the page under 300 KB uncompressed (what the browser parses and holds;
+its rows link through the dashboard's short redirects for that). The page is sent gzip-compressed
+to clients that accept it, as browsers do: that size is reported too, not a target. Exits 1 on a
+miss.
 
     python bench/ui.py [--objects 1000] [--n 300] [--warmup 30]
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import statistics
 import sys
 import tempfile
@@ -77,7 +79,7 @@ def objects(count: int) -> list[AppliedObject]:
                 kind=kind,
                 name=name,
                 path=f"deployments/{'workers' if kind == 'worker' else 'tasks'}/{name}.yaml",
-                revision=f"{i:040x}",
+                revision=hashlib.sha1(f"commit {i}".encode()).hexdigest(),  # distinct in the 12 shown, as real shas
                 spec_hash=f"{i:016x}",
                 blob=f"{i:040x}",
                 server="local",
@@ -170,7 +172,7 @@ async def run(count: int, n: int, warmup: int) -> bool:
                         times[side].append(timed.last)
         medians = {side: statistics.median(values) for side, values in times.items()}
         ratio = medians["overview (GET /ui)"] / medians["GET /sync/status"]
-        page = sizes["overview (GET /ui)"][0]
+        page_sent, page = sizes["overview (GET /ui)"]
         print(
             f"{count} managed objects in the state store (SQLite), auth on, web_url set; N={n} per side after {warmup}"
         )
@@ -183,7 +185,8 @@ async def run(count: int, n: int, warmup: int) -> bool:
             )
         ratio_ok, size_ok = ratio <= RATIO_TARGET, page < SIZE_TARGET
         print(f"ratio overview / status  {ratio:.3f}    target <= {RATIO_TARGET}     {'PASS' if ratio_ok else 'MISS'}")
-        print(f"page as sent             {page / 1024:.1f} KB  target < 300 KB  {'PASS' if size_ok else 'MISS'}")
+        print(f"page, uncompressed       {page / 1024:.1f} KB target < 300 KB  {'PASS' if size_ok else 'MISS'}")
+        print(f"page as sent (gzip)      {page_sent / 1024:.1f} KB   (not a target)")
         return ratio_ok and size_ok
 
 

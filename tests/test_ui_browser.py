@@ -18,9 +18,10 @@ import yaml
 from playwright.async_api import Page, expect
 from temporalio.api.enums.v1 import EventType
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
 
 from tests.apiharness import ADMIN, ALICE, task_text
-from tests.helpers import SCHEDULE_TASK, temporal_json
+from tests.helpers import SCHEDULE_TASK, eventually, temporal_json
 from tests.uiharness import ROOT, WEB_URL, browser, dashboard, screenshot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.temporal
@@ -86,8 +87,9 @@ async def test_login_wrong_then_right_password_overview_lists_every_example(dash
 
 
 async def test_csrf_and_cookie_flags(dashboard: Any) -> None:
+    """As a plain user: the session cookie's flags, the CSRF check, and Sync now (user level)."""
     dash = await dashboard()
-    page = await dash.login()
+    page = await dash.login(ALICE)
     cookies = {c["name"]: c for c in await page.context.cookies()}
     session = cookies["launchpad_session"]
     assert session["httpOnly"] is True and session["sameSite"] == "Strict" and session["path"] == "/ui"
@@ -103,7 +105,9 @@ async def test_csrf_and_cookie_flags(dashboard: Any) -> None:
 
     await page.get_by_role("button", name="Sync now").click()  # the page's own form carries the token
     await expect(page.locator("p.notice")).to_contain_text("started")
-    await expect(page.locator("section.last")).to_contain_text("ui: admin", timeout=30_000)
+    await expect(page.locator("section.last")).to_contain_text("ui: alice", timeout=30_000)
+    await expect(page.locator("section.last .badge")).to_have_text("succeeded")
+    assert [s.trigger for s in dash.services.store.syncs()] == ["ui: alice"]  # recorded, as the user's
 
     # bearer tokens keep working for the API, the cookie does not replace them
     api = await page.request.get(dash.url + "/sync/status")
@@ -152,9 +156,10 @@ async def test_broken_commit_shows_file_key_path_and_revision_and_keeps_last_goo
     await expect(problem).to_contain_text(f"schedule {name}: running the last good version from {good[:12]}")
     row = (await object_rows(page))[name]
     assert row[2] == "Degraded" and "last good version kept" in row[3], row
+    # the sync itself was degraded, not succeeded: a file of it is broken (reconciler/sync.py)
+    await expect(page.locator("section.last .badge")).to_have_text("degraded")
     # Temporal still runs the last good version: the schedule fires every hour
-    described = temporal_json(dash.engine.server, "schedule", "describe", "--schedule-id", sid)
-    assert described["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
+    assert described(dash, sid)["schedule"]["spec"]["interval"] == [{"interval": "3600s"}]
     await screenshot(page, "broken-commit", tmp_path)
 
     fixed = dash.commit({path: schedule_file(name, sid, "2h")}, "fix the interval")
@@ -163,8 +168,7 @@ async def test_broken_commit_shows_file_key_path_and_revision_and_keeps_last_goo
     await expect(page.locator("tr.file-error")).to_have_count(0)
     row = (await object_rows(page))[name]
     assert row[2] == "Synced" and row[4] == fixed[:12], row
-    described = temporal_json(dash.engine.server, "schedule", "describe", "--schedule-id", sid)
-    assert described["schedule"]["spec"]["interval"] == [{"interval": "7200s"}]
+    assert described(dash, sid)["schedule"]["spec"]["interval"] == [{"interval": "7200s"}]
 
 
 async def test_overview_refreshes_itself(dashboard: Any) -> None:
@@ -178,7 +182,7 @@ async def test_overview_refreshes_itself(dashboard: Any) -> None:
     await expect(page.locator("section.last")).to_contain_text("succeeded")
 
 
-async def test_object_page_next_runs_equal_temporal_and_link_points_at_the_schedule(
+async def test_schedule_page_next_runs_controls_and_recent_actions_equal_temporal(
     dashboard: Any, tmp_path: Path
 ) -> None:
     dash = await dashboard()
@@ -200,18 +204,42 @@ async def test_object_page_next_runs_equal_temporal_and_link_points_at_the_sched
     await expect(page.locator("section.live")).to_contain_text("running")
     await expect(page.locator("pre.spec")).to_contain_text(f"scheduler_id: {sid}")
     await expect(page.locator("section.versions details")).to_have_count(1)
-    await screenshot(page, "object", tmp_path)
+    await expect(page.locator("table.recent")).to_contain_text("no run yet")
 
     await page.get_by_role("button", name="Pause").click()
     await expect(page.locator("p.notice")).to_have_text("Schedule paused.")
     await expect(page.locator("section.live")).to_contain_text("paused through the launchpad dashboard by admin")
-    state = temporal_json(dash.engine.server, "schedule", "describe", "--schedule-id", sid)["schedule"]["state"]
-    assert state == {"paused": True, "notes": "paused through the launchpad dashboard by admin"}
+    assert described(dash, sid)["schedule"]["state"] == {
+        "paused": True,
+        "notes": "paused through the launchpad dashboard by admin",
+    }
+    await page.get_by_role("button", name="Unpause").click()
+    await expect(page.locator("p.notice")).to_have_text("Schedule unpaused.")
+    await expect(live_field(page, "state")).to_have_text(
+        "running · note: unpaused through the launchpad dashboard by admin"
+    )
+    state = described(dash, sid)["schedule"]["state"]
+    assert not state.get("paused") and state["notes"] == "unpaused through the launchpad dashboard by admin"
+
+    await page.get_by_role("button", name="Trigger now").click()
+    await expect(page.locator("p.notice")).to_have_text("Schedule triggered: a run starts now.")
+    actions = await eventually(lambda: described(dash, sid)["info"].get("recentActions"), 10, "the triggered run")
+    started = [a["startWorkflowResult"] for a in reversed(actions)]  # the page lists the newest first
+    await page.reload()
+    rows = await page.locator("table.recent tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText.trim()))"
+    )
+    assert [(r[2], r[3]) for r in rows] == [(s["workflowId"], s["runId"]) for s in started], rows
+    await screenshot(page, "object", tmp_path)
+
+
+def described(dash: Any, sid: str) -> Any:
+    """The schedule as `temporal schedule describe` shows it: an independent client."""
+    return temporal_json(dash.engine.server, "schedule", "describe", "--schedule-id", sid)
 
 
 def next_runs(dash: Any, sid: str) -> list[datetime]:
-    described = temporal_json(dash.engine.server, "schedule", "describe", "--schedule-id", sid)
-    return [parse_time(t) for t in described["info"]["futureActionTimes"][:5]]
+    return [parse_time(t) for t in described(dash, sid)["info"]["futureActionTimes"][:5]]
 
 
 def parse_time(value: str) -> datetime:
@@ -250,6 +278,40 @@ async def test_deploy_form_overwrite_starts_the_workflow_with_it(dashboard: Any)
     await expect(page.get_by_label("path 1")).to_have_value("workflow.no_such_key")
 
 
+async def test_deploy_this_version_starts_that_version_and_refuses_another_branch(dashboard: Any) -> None:
+    dash = await dashboard()
+    name = f"{dash.prefix}-versioned"
+    wid, path = f"{name}-wf", f"deployments/tasks/{name}.yaml"
+    first = dash.commit({path: task_text(name, wid, args="[1]")}, "first version")
+    dash.commit({path: task_text(name, wid, args="[2]")}, "second version")
+    # a commit the branch never had: pushed to another branch of the same remote
+    dash.repo.git("checkout", "-q", "-b", "unreviewed")
+    dash.repo.write(path, task_text(name, f"{name}-forged", args="[99]"))
+    unmerged = dash.repo.commit("not reviewed", push=False)
+    dash.repo.git("push", "-q", "origin", "unreviewed")
+    dash.repo.git("checkout", "-q", dash.repo.branch)
+
+    page = await dash.login(target=f"/ui/tasks/{name}")
+    older = page.locator("section.versions details").nth(1)
+    await older.locator("summary").click()
+    await expect(older.locator("summary")).to_contain_text(first[:12])
+    await older.get_by_role("button", name="Deploy this version").click()
+    await expect(page.locator("p.notice")).to_contain_text(f"workflow {wid}")
+    assert (await started_input(dash, wid))["args"] == [1]  # the older version's file, not the head's [2]
+
+    # a ref off the branch, forged into the form: refused on the page, nothing started
+    newest = page.locator("section.versions details").first
+    await newest.locator("input[name=ref]").evaluate("(input, sha) => { input.value = sha }", unmerged)
+    async with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await newest.get_by_role("button", name="Deploy this version").click()
+    assert (await answer.value).status == 422
+    await expect(page.locator("p.error")).to_have_text(f"Deploy refused: unknown revision '{unmerged}'")
+    with pytest.raises(RPCError) as missing:
+        await (await dash.engine.client()).get_workflow_handle(f"{name}-forged").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    assert (await started_input(dash, wid))["args"] == [1]
+
+
 async def test_deploy_form_lets_a_super_user_and_only_them_overwrite_a_guarded_key(dashboard: Any) -> None:
     """The form decides as the API does: a key that names the workflow, listed by the file, is a
     super user's to overwrite (the form used to refuse it to every viewer)."""
@@ -270,6 +332,28 @@ async def test_deploy_form_lets_a_super_user_and_only_them_overwrite_a_guarded_k
     admin = await deploy_as(ADMIN, f"{name}-by-admin")
     await expect(admin.locator("p.notice")).to_contain_text(f"workflow {name}-by-admin")
     assert (await started_input(dash, f"{name}-by-admin"))["args"] == [1]
+
+
+async def test_values_from_the_environment_are_stars_on_the_object_page(dashboard: Any) -> None:
+    """As in `GET /tasks/{name}`: a value a file takes from the environment is shown as ***,
+    in the spec and wherever else the page shows the file's values."""
+    dash = await dashboard()
+    name = f"{dash.prefix}-secretive"
+    text = task_text(name, f"{name}-wf", args='["${UI_TOKEN}", plain]').replace(
+        "runner: WorkflowRunner", 'description: "paged: ${UI_PAGER}"\nrunner: WorkflowRunner'
+    )
+    dash.commit({f"deployments/tasks/{name}.yaml": text})
+    dash.services.reconciler.env = {"UI_TOKEN": "s3cr3t-token-4711", "UI_PAGER": "+41-79-555-0100"}
+    page = await dash.login(target=f"/ui/tasks/{name}")
+    shown = yaml.safe_load(await page.locator("pre.spec").inner_text())
+    assert shown["workflow"]["workflow_kwargs"]["args"] == ["***", "plain"]
+    login = await page.request.post(dash.url + "/auth/token", form={"username": ADMIN[0], "password": ADMIN[1]})
+    bearer = {"Authorization": f"Bearer {(await login.json())['access_token']}"}
+    api = await (await page.request.get(f"{dash.url}/tasks/{name}", headers=bearer)).json()
+    assert shown == api["spec"]  # the page shows what the API shows
+    await expect(page.locator("p.description")).to_have_text("***")
+    html = await page.content()
+    assert "s3cr3t-token-4711" not in html and "+41-79-555-0100" not in html
 
 
 def service_file(name: str, wid: str, args: str = "[1]") -> str:
@@ -309,7 +393,10 @@ async def test_user_sees_no_super_user_buttons_and_a_forged_post_is_refused(dash
     admin = await dash.login(target=f"/ui/tasks/{name}")
     await expect(admin.get_by_role("button", name="Terminate")).to_be_visible()
     alice = await dash.login(ALICE, target=f"/ui/tasks/{name}")
-    await expect(alice.locator("section.live")).to_contain_text("RUNNING")
+    running = temporal_json(dash.engine.server, "workflow", "describe", "--workflow-id", wid)["workflowExecutionInfo"]
+    assert running["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING"
+    await expect(live_field(alice, "status")).to_have_text("RUNNING")
+    await expect(live_field(alice, "run id")).to_have_text(running["execution"]["runId"])
     await expect(alice.get_by_role("button", name="Terminate")).to_have_count(0)
     await expect(alice.get_by_role("button", name="Cancel")).to_have_count(0)
 
@@ -326,6 +413,13 @@ async def test_user_sees_no_super_user_buttons_and_a_forged_post_is_refused(dash
     await expect(admin.locator("p.notice")).to_have_text("Workflow terminated.")
     described = temporal_json(dash.engine.server, "workflow", "describe", "--workflow-id", wid)
     assert described["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_TERMINATED"
+    await expect(live_field(admin, "status")).to_have_text("TERMINATED")
+    await expect(live_field(admin, "run id")).to_have_text(running["execution"]["runId"])
+
+
+def live_field(page: Page, term: str) -> Any:
+    """What the page's "Live in Temporal" section says for one term (status, run id, state)."""
+    return page.locator(f"section.live dt:text-is('{term}') + dd")
 
 
 async def test_a_script_in_a_description_is_shown_as_text_and_runs_nothing(dashboard: Any) -> None:

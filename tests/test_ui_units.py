@@ -81,9 +81,11 @@ def test_web_addresses_must_be_http(address: str) -> None:
         parse_config(f"temporalio: {{servers: [{{name: a, ui: '{address}'}}]}}", "c.yaml", env={})
 
 
-def obj(name: str, status: str = "Synced", reason: str = "in sync", kind: str = "schedule") -> AppliedObject:
+def obj(
+    name: str, status: str = "Synced", reason: str = "in sync", kind: str = "schedule", revision: str = "a" * 40
+) -> AppliedObject:
     return AppliedObject(
-        kind, name, f"deployments/tasks/{name}.yaml", "a" * 40, "h", "", "local", "default", name, None, status, reason
+        kind, name, f"deployments/tasks/{name}.yaml", revision, "h", "", "local", "default", name, None, status, reason
     )
 
 
@@ -149,14 +151,14 @@ def test_submitted_values_are_yaml_and_empty_fields_are_left_out() -> None:
         submitted(form, {"path.0": "workflow.args", "value.0": "[unclosed"}, "t.yaml")
 
 
-def app_with_login(tmp_path: Any) -> Any:
-    """The app with one user and nothing else: the login pages need no Temporal and no git."""
+def app_with_login(tmp_path: Any, more: str = "") -> Any:
+    """The app with one user (and `more` configuration): its pages need no Temporal and no git."""
     config = parse_config(
         f"""
-        state: {{path: "{tmp_path}/state.db"}}
-        app: {{secret: unit-secret-0123456789abcdef0123}}
-        authenticator: {{base_users: [{{username: ada, password: right-password}}]}}
-        """,
+state: {{path: "{tmp_path}/state.db"}}
+app: {{secret: unit-secret-0123456789abcdef0123}}
+authenticator: {{base_users: [{{username: ada, password: right-password}}]}}
+{more}""",
         "c.yaml",
         env={},
     )
@@ -187,3 +189,30 @@ async def test_session_cookie_is_secure_over_https(tmp_path: Any) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="https://t") as http:
         ok = await http.post("/ui/login", data={"username": "ada", "password": "right-password"})
         assert ok.status_code == 303 and "Secure" in ok.headers["set-cookie"]
+
+
+async def test_rows_link_through_the_dashboard_to_the_commit_and_the_temporal_ui(tmp_path: Any) -> None:
+    """A row's links are short (a thousand rows stay under 300 KB) and redirect to the forge's page
+    of the full sha and to the object's page in the Temporal UI of its server."""
+    app = app_with_login(tmp_path, CONFIG)
+    sha = "0123456789ab" + "c" * 28
+    worker = obj("orders", kind="worker")
+    worker.server, worker.temporal_id = "prod", "orders-queue"
+    app.state.services.store.put_objects([obj("nightly", revision=sha), worker])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        await http.post("/ui/login", data={"username": "ada", "password": "right-password"})
+        overview = (await http.get("/ui")).text
+        assert '<a href="/ui/commit/0123456789ab">0123456789ab</a>' in overview
+        assert '<a href="/ui/temporal/schedule/nightly">open</a>' in overview
+        redirects = {
+            "/ui/commit/0123456789ab": f"https://git.example.com/org/repo/commit/{sha}",
+            "/ui/commit/fedcba987654": "https://git.example.com/org/repo/commit/fedcba987654",  # no object at it now
+            "/ui/temporal/schedule/nightly": "http://127.0.0.1:8233/namespaces/default/schedules/nightly",
+            "/ui/temporal/worker/orders": "https://temporal.example.com/namespaces/default/task-queues/orders-queue",
+        }
+        for link, target in redirects.items():
+            answer = await http.get(link)
+            assert (answer.status_code, answer.headers["location"]) == (303, target), link
+        for unknown in ("/ui/temporal/task/nightly", "/ui/temporal/schedule/gone"):
+            assert (await http.get(unknown)).status_code == 404
+        assert (await http.get("/ui/commit/not-a-sha")).status_code == 422

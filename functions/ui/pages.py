@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from functions.errors import ApiError
 from functions.routes.sync import sync_plan
 from functions.routes.tasks import list_tasks
 from functions.security import Caller
@@ -99,6 +100,34 @@ async def syncs_page(request: Request, who: Page) -> Response:
 async def plan_page(request: Request, who: Page) -> Response:
     plan = await sync_plan(Caller(who.who, who.svc))
     return page(request, who, "plan.html", plan=plan, commit_url=Links(who.svc.config).commit(plan["revision"]))
+
+
+@router.get("/commit/{abbreviation}")
+async def commit_redirect(
+    who: Page, abbreviation: Annotated[str, Path(pattern="^[0-9a-f]{4,40}$")]
+) -> RedirectResponse:
+    """An overview row's revision, on the forge: the full sha of the managed object the row shows
+    (a forge may not resolve an abbreviation), else the abbreviation as it is."""
+    links = Links(who.svc.config)
+    objects = await asyncio.to_thread(who.svc.store.objects)  # every record: in a thread, as the overview
+    sha = next((o.revision for o in objects if o.revision.startswith(abbreviation)), abbreviation)
+    url = links.commit(sha)
+    if url is None:
+        raise ApiError(404, "not_found", "no repository.web_url is configured: commits have no page")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/temporal/{kind}/{name}")
+async def temporal_redirect(
+    who: Page, kind: Annotated[str, Path(pattern="^(schedule|task|worker)$")], name: TaskName
+) -> RedirectResponse:
+    """An overview row's managed object, in the Temporal UI of its server."""
+    store = who.svc.store
+    found = next((o for o in await call(store, store.objects_named, [name]) if o.kind == kind), None)
+    url = Links(who.svc.config).temporal(kind, found.server, found.namespace, found.temporal_id) if found else None
+    if url is None:
+        raise ApiError(404, "not_found", f"no {kind} {name!r} is managed, or its server has no Temporal UI")
+    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/login")

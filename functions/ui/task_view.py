@@ -127,8 +127,10 @@ async def task_view(svc: Services, name: str, form: DeployForm | None = None) ->
     spec: TaskSpec | None = None
     try:
         doc = await _parsed(svc, found)
-        view.spec_yaml = yaml.safe_dump(redact(doc.doc, doc.injected), sort_keys=False, allow_unicode=True)
-        view.description = doc.doc.get("description") if isinstance(doc.doc.get("description"), str) else None
+        redacted = redact(doc.doc, doc.injected)  # the page shows no value taken from the environment
+        view.spec_yaml = yaml.safe_dump(redacted, sort_keys=False, allow_unicode=True)
+        description = redacted.get("description")
+        view.description = description if isinstance(description, str) else None
         spec, view.kind = _read(doc)
         shown = _form(doc, view.kind)
         view.form = form if form and shown else shown
