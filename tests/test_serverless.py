@@ -3,7 +3,9 @@ Gateway v2 events through Mangum), and the webhook's asynchronous invoke of `rec
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
 import hashlib
 import hmac
 import json
@@ -15,18 +17,24 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from launchpad.devserver import free_port
 from launchpad.state.sqlite import SqliteStateStore
+from launchpad.state.store import AppliedObject
 from tests.apiharness import task_text
 from tests.aws import moto_server  # noqa: F401  (a fixture)
 from tests.conftest import Engine
 from tests.gitrepo import GitRepo
 from tests.helpers import eventually, eventually_now, gitops_config_file, gitops_yaml
+from tests.receiver import receivers
 
 pytestmark = pytest.mark.temporal  # the dev server, serverless-offline and osls (npm)
 
@@ -200,14 +208,33 @@ async def test_the_api_under_serverless_offline(offline: dict[str, object], engi
     await eventually(lambda: ran("api: ops"), 60, "the reconcile function running for POST /sync", interval=0.5)
 
 
-def check_emf(stdout: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], object]:
-    """The EMF documents among the printed lines, checked against the metric catalog (names,
-    dimensions, units): metric and labels → value."""
-    from launchpad.observability.metrics import CATALOG
+# what the issue names (#17), written out rather than read from the catalog the sink itself uses:
+# each metric's dimensions, in order; `_seconds` metrics are in Seconds, the others are counts
+EMF_METRICS = {
+    "launchpad_sync_total": ["trigger", "status"],
+    "launchpad_sync_duration_seconds": [],
+    "launchpad_last_sync_timestamp_seconds": ["status"],
+    "launchpad_objects": ["kind", "status"],
+    "launchpad_file_errors": [],
+    "launchpad_apply_total": ["kind", "action", "result"],
+    "launchpad_drift_healed_total": ["kind"],
+    "launchpad_pruned_total": ["kind"],
+    "launchpad_deploys_total": ["runner", "result"],
+    "launchpad_deploy_duration_seconds": [],
+    "launchpad_webhook_deliveries_total": ["provider", "result"],
+    "launchpad_notifications_total": ["target", "event", "result"],
+    "launchpad_http_requests_total": ["route", "method", "status"],
+    "launchpad_http_request_duration_seconds": ["route", "method"],
+}
 
-    catalog = {metric.name: metric for metric in CATALOG}
+
+def check_emf(stdout: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], object]:
+    """The EMF documents among the printed lines of one invocation: metric and labels → value.
+    Each names a metric of EMF_METRICS with its dimensions and unit, and they are one flush: one
+    run of consecutive lines with one timestamp, each series once."""
     found: dict[tuple[str, tuple[tuple[str, str], ...]], object] = {}
-    for line in stdout.splitlines():
+    at: list[tuple[int, int]] = []  # (line number, timestamp) of each document
+    for number, line in enumerate(stdout.splitlines()):
         try:
             doc = json.loads(line)
         except ValueError:
@@ -216,11 +243,20 @@ def check_emf(stdout: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], obje
             continue
         [directive] = doc["_aws"]["CloudWatchMetrics"]
         [metric] = directive["Metrics"]
-        expected = catalog[metric["Name"]]
-        assert directive["Namespace"] == "launchpad" and metric["Unit"] == expected.unit
-        assert directive["Dimensions"] == [list(expected.labels)]
+        name = metric["Name"]
+        dimensions = EMF_METRICS[name]
+        assert directive["Namespace"] == "launchpad"
+        assert metric["Unit"] == ("Seconds" if name.endswith("_seconds") else "Count"), metric
+        assert directive["Dimensions"] == [dimensions]
         assert isinstance(doc["_aws"]["Timestamp"], int)
-        found[(expected.name, tuple(sorted((label, doc[label]) for label in expected.labels)))] = doc[expected.name]
+        key = (name, tuple(sorted((label, doc[label]) for label in dimensions)))
+        assert key not in found, f"{key} twice: more than one flush"
+        found[key] = doc[name]
+        at.append((number, doc["_aws"]["Timestamp"]))
+    assert found, "no EMF line"
+    lines = [number for number, _ in at]
+    assert lines == list(range(lines[0], lines[0] + len(lines))), "one flush writes its lines together"
+    assert len({stamp for _, stamp in at}) == 1, "one flush, one timestamp"
     return found
 
 
@@ -303,12 +339,66 @@ def api_gateway_event(method: str, path: str) -> dict[str, object]:
     }
 
 
-def test_the_lambda_api_refuses_to_serve_an_open_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """functions.handler as a new container finds it (nothing built yet); the logging it sets up
+    for Lambda replaces copies of the root logger's handlers, given back afterwards."""
+    import functions.handler as module
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(module, "_services", None)
+    monkeypatch.setattr(module, "_api", None)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    """What the runtime passes: here, a fixed time left."""
+
+    remaining_ms: int
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_the_reconcile_handler_waits_for_a_receiver_that_never_answers_only_its_time_left(
+    tmp_path: Path,
+    engine: Engine,
+    handler: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Notifications go out before the invocation returns (the container freezes after), within
+    the time left less the margin: a receiver that never answers is abandoned then, and counted
+    as a failed delivery in the invocation's one EMF flush."""
+    repo = GitRepo(tmp_path)
+    repo.write("deployments/tasks/broken.yaml", "name: broken\nrunner: ScheduledWorkflowRunner\n")
+    repo.commit("a broken file: degraded")
+    remaining_ms = 3500
+    budget = (remaining_ms - handler.MARGIN_MS) / 1000  # below one attempt's timeout (5 s), let alone retries
+    for [hanging] in receivers("hang"):
+        target = f'notifications: [{{name: hangs, url: "{hanging.url}/hook", events: [degraded]}}]\n'
+        monkeypatch.setenv("LAUNCHPAD_CONFIG", str(gitops_config_file(engine.server, repo.remote, tmp_path, target)))
+        began = time.monotonic()
+        summary = handler.reconcile({"trigger": "invoke"}, LambdaContext(remaining_ms))
+        took = time.monotonic() - began
+        assert summary["status"] == "degraded" and len(hanging.received) == 1
+    emf = check_emf(capsys.readouterr().out)
+    assert (
+        emf[("launchpad_notifications_total", (("event", "degraded"), ("result", "failed"), ("target", "hangs")))] == 1
+    )
+    [synced] = emf[("launchpad_sync_duration_seconds", ())]
+    assert budget <= took - synced < budget + 2, f"waited {took - synced:.2f}s for the receiver"
+
+
+def test_the_lambda_api_refuses_to_serve_an_open_api(
+    tmp_path: Path, handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """API Gateway serves anyone: without an authenticator (every caller a super user) or with the
     scaffold's dev defaults, the `api` function answers 503 and says why, as `launchpad api`
     refuses to bind beyond loopback."""
-    import functions.handler as handler
-
     open_api = tmp_path / "open.yaml"
     open_api.write_text(f"state: {{path: {tmp_path}/state.db}}\nrepository: {{cache_dir: {tmp_path}/cache}}\n")
     defaults = tmp_path / "defaults.yaml"
@@ -317,9 +407,6 @@ def test_the_lambda_api_refuses_to_serve_an_open_api(tmp_path: Path, monkeypatch
         "authenticator:\n  base_users: [{username: admin, password: change-me, auth_level: [user, super user]}]\n"
         f"  db: {tmp_path}/users.db\n"
     )
-    root = logging.getLogger()  # the handler sets up Lambda's logging: give it copies to replace
-    monkeypatch.setattr(root, "handlers", list(root.handlers))
-    monkeypatch.setattr(root, "level", root.level)
     for config, says in ((open_api, "open API"), (defaults, "dev defaults")):
         monkeypatch.setenv("LAUNCHPAD_CONFIG", str(config))
         monkeypatch.setattr(handler, "_services", None)
@@ -327,3 +414,66 @@ def test_the_lambda_api_refuses_to_serve_an_open_api(tmp_path: Path, monkeypatch
         answer = handler.api(api_gateway_event("GET", "/tasks"), None)
         body = json.loads(answer["body"])
         assert answer["statusCode"] == 503 and body["error"] == "refused_open_api" and says in body["message"]
+
+
+def browser_event(method: str, path: str, cookies: list[str] | None = None, form: str = "") -> dict[str, Any]:
+    """`api_gateway_event` as a browser's request reaches the function: its headers and API
+    Gateway's forwarding ones, the cookies in the v2 `cookies` field, a form body base64-encoded."""
+    event: dict[str, Any] = api_gateway_event(method, path)
+    event["headers"] |= {
+        "accept": "text/html",
+        "accept-encoding": "gzip, deflate, br",
+        "sec-fetch-site": "same-origin",
+        "x-forwarded-for": "203.0.113.7",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if form:
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+        event["body"], event["isBase64Encoded"] = base64.b64encode(form.encode()).decode(), True
+    return event
+
+
+def html_of(answer: dict[str, Any]) -> str:
+    """A page as the function answered it (gzip-compressed for a browser, then base64 for API Gateway)."""
+    assert answer["headers"]["content-type"] == "text/html; charset=utf-8", answer
+    body = base64.b64decode(answer["body"]) if answer["isBase64Encoded"] else answer["body"].encode()
+    return (gzip.decompress(body) if answer["headers"].get("content-encoding") == "gzip" else body).decode()
+
+
+def test_the_dashboard_through_the_lambda_handler(
+    tmp_path: Path, handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/ui` on Lambda, in this process: API Gateway v2 events through the `api` function (Mangum).
+    The login page; the login's session cookie in the v2 `cookies` field, `HttpOnly`,
+    `SameSite=Strict` and `Secure` (API Gateway serves https); the overview with that cookie."""
+    config = tmp_path / "lambda.yaml"
+    config.write_text(
+        f"state: {{path: {tmp_path}/state.db}}\nrepository: {{cache_dir: {tmp_path}/cache}}\n"
+        "app: {secret: lambda-ui-secret-0123456789abcdef}\n"
+        f"authenticator:\n  base_users: [{{username: ops, password: ops-password}}]\n  db: {tmp_path}/users.db\n"
+    )
+    nightly = AppliedObject("schedule", "nightly", "deployments/tasks/nightly.yaml", "ab" * 20, "h", reason="in sync")
+    SqliteStateStore(str(tmp_path / "state.db")).put_objects([nightly])
+    monkeypatch.setenv("LAUNCHPAD_CONFIG", str(config))
+
+    login_page = handler.api(browser_event("GET", "/ui/login"), None)
+    assert login_page["statusCode"] == 200 and "default-src 'none'" in login_page["headers"]["content-security-policy"]
+    assert '<form class="login" method="post" action="/ui/login">' in html_of(login_page)
+
+    form = urlencode({"username": "ops", "password": "ops-password", "next": "/ui"})
+    logged_in = handler.api(browser_event("POST", "/ui/login", form=form), None)
+    assert (logged_in["statusCode"], logged_in["headers"]["location"]) == (303, "/ui"), logged_in
+    [cookie] = logged_in["cookies"]
+    session, *flags = [part.strip() for part in cookie.split(";")]
+    assert session.startswith("launchpad_session=ey")
+    assert {"HttpOnly", "SameSite=strict", "Secure", "Path=/ui"} <= set(flags), flags
+
+    overview = handler.api(browser_event("GET", "/ui", cookies=[session]), None)
+    assert overview["statusCode"] == 200 and overview["headers"]["content-encoding"] == "gzip", overview
+    page = html_of(overview)
+    assert "<h1>Overview</h1>" in page and '<a href="/ui/tasks/nightly">nightly</a>' in page
+    no_session = handler.api(browser_event("GET", "/ui"), None)
+    assert (no_session["statusCode"], no_session["headers"]["location"]) == (303, "/ui/login?next=%2Fui")
