@@ -409,6 +409,7 @@ class Convergence(RuleBasedStateMachine):
             assert "launchpad" in (action.memo or {}), "the action's marker is restored"
             if name in self.paused:
                 assert schedule.state.paused, f"{name}: the operator's pause was lost"
+                assert schedule.state.note == "ops", f"{name}: the operator's note was lost"
         for name, versions in expected.items():
             if next(iter(versions))[0] != "task":
                 continue
