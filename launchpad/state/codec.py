@@ -25,16 +25,32 @@ def _plain(value: Any) -> Any:
 
 def dump(record: Any) -> str:
     """A record (a dataclass of launchpad.state.records) as JSON."""
-    return json.dumps(dataclasses.asdict(record), default=_plain, separators=(",", ":"))
+    return json.dumps(_data(record), default=_plain, separators=(",", ":"))
 
 
-_field_names: dict[type[Any], frozenset[str]] = {}  # a drift scan reads every record: `fields()` is slow
+def _data(value: Any) -> Any:
+    """`dataclasses.asdict` without its deep copies (a sync writes a record per object it applies)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _data(getattr(value, name)) for name in _names(type(value))}
+    if isinstance(value, list | tuple):
+        return [_data(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _data(item) for key, item in value.items()}
+    return value
+
+
+_field_names: dict[type[Any], tuple[str, ...]] = {}  # a drift scan reads every record: `fields()` is slow
+
+
+def _names(cls: type[Any]) -> tuple[str, ...]:
+    names = _field_names.get(cls)
+    if names is None:
+        names = _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
-    names = _field_names.get(cls)
-    if names is None:
-        names = _field_names[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    names = _names(cls)
     return {k: v for k, v in data.items() if k in names}
 
 
