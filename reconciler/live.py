@@ -30,7 +30,8 @@ class LiveSchedule:
     schedule_id: str
     owner: Owner | None  # None: not launchpad's
     fingerprint: str | None  # of the spec as the server holds it
-    action_drift: bool = False  # described: its action or policies are not what launchpad wrote
+    # described: whether its action or policies are not what launchpad wrote; None: only listed
+    action_drift: bool | None = None
 
 
 @dataclass

@@ -132,6 +132,7 @@ MANAGED_IN_TEMPORAL = (Kind.SCHEDULE, Kind.TASK)
 WRITES = (Action.CREATE, Action.UPDATE, Action.START, Action.RESTART)  # what waits for dependencies
 CREATES = (Action.CREATE, Action.START)  # what makes an object that is not there yet
 OVERRIDDEN = "suspended by `launchpad suspend` (not in git)"
+KEPT_HAND_EDIT = "drift: changed out of band (self_heal off)"
 
 
 def make_plan(
@@ -256,9 +257,10 @@ def _schedule(
     if _drifted(prev, found):
         if self_heal:
             return item(Action.UPDATE, "drift: changed out of band; restoring", drift=True, status=status)
-        return item(
-            Action.NOOP, "drift: changed out of band (self_heal off)", drift=True, status=SyncStatus.OUT_OF_SYNC
-        )
+        return item(Action.NOOP, KEPT_HAND_EDIT, drift=True, status=SyncStatus.OUT_OF_SYNC)
+    if found.action_drift is None and prev.status == SyncStatus.OUT_OF_SYNC and prev.reason == KEPT_HAND_EDIT:
+        # a listing shows the spec alone: a hand edit of the action stays reported until a verification
+        return item(Action.NOOP, KEPT_HAND_EDIT, drift=True, status=SyncStatus.OUT_OF_SYNC)
     if prev.error:
         return item(Action.UPDATE, "last apply failed; retrying", status=status)
     return item(Action.NOOP, "in sync", status=status)
@@ -272,7 +274,7 @@ def _applied_status(obj: DesiredObject) -> SyncStatus:
 def _drifted(prev: AppliedObject, found: LiveSchedule) -> bool:
     """Whether the schedule differs from what launchpad last wrote: its spec (unknown: not drift),
     or, when it was described, its action or policies."""
-    return found.action_drift or (prev.fingerprint is not None and found.fingerprint != prev.fingerprint)
+    return bool(found.action_drift) or (prev.fingerprint is not None and found.fingerprint != prev.fingerprint)
 
 
 def _task(obj: DesiredObject, prev: AppliedObject | None, live: Live, target: Target, instance: str) -> PlanItem:

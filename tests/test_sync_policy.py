@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import (
+    ScheduleActionStartWorkflow,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     ScheduleUpdate,
@@ -157,6 +158,31 @@ async def test_self_heal_off_per_task_reports_a_hand_edit_and_keeps_it(gitops: G
     result = await gitops.sync(hard=True)
     assert [o.name for o in result.outcomes if o.wrote] == ["healed"]
     assert interval(gitops, "healed") == "3600s" and interval(gitops, "manual") == "300s"
+    assert status(gitops, "manual") == ("OutOfSync", "drift: changed out of band (self_heal off)")
+
+
+async def test_self_heal_off_keeps_reporting_an_edit_of_the_arguments_between_verifications(
+    tmp_path: Path, engine: Engine, gitops: GitOps
+) -> None:
+    """A verification finds the edit and reports it; a drift scan between two verifications lists
+    the spec alone, which cannot tell, so the report stays (it once flipped back to Synced)."""
+    task(gitops, "manual", more="sync: {self_heal: false}\n")
+    gitops.repo.commit()
+    await gitops.sync()
+
+    def arguments(current: ScheduleUpdateInput) -> None:
+        action = current.description.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        action.args = [{"activity": "zero", "args": ["by hand"]}]
+
+    await hand_edit(gitops, "manual", arguments)
+    verified = await gitops.sync(hard=True)
+    assert verified.writes == 0
+    assert status(gitops, "manual") == ("OutOfSync", "drift: changed out of band (self_heal off)")
+    scanning = gitops_config(engine.server, tmp_path, gitops.repo, "reconciler: {drift_interval: 0s}")
+    scanner = Reconciler(scanning, gitops.reconciler.store, connections=engine.connections)
+    scan = await scanner.sync("test")
+    assert scan.drift_scan and scan.writes == 0
     assert status(gitops, "manual") == ("OutOfSync", "drift: changed out of band (self_heal off)")
 
 
