@@ -250,6 +250,7 @@ class Convergence(RuleBasedStateMachine):
     def ours(self) -> list[str]:
         return sorted(s for s in self.live_schedules() if s not in self.unmanaged)
 
+    @precondition(lambda self: any(v[0] == "schedule" for versions in self.acceptable.values() for v in versions))
     @rule(
         pick=st.integers(0, 7),
         how=st.sampled_from(("delete", "memo kept", "bare", "pause", "arguments", "overlap")),
