@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 from temporalio.client import (
     Client,
     Schedule,
@@ -172,6 +172,19 @@ class Convergence(RuleBasedStateMachine):
 
     # --- commits ----------------------------------------------------------------------------------------------------
 
+    @initialize(
+        names=st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True),
+        every=st.integers(1, 6),
+        arg=st.sampled_from(ARGS),
+    )
+    def live_schedules_to_start_with(self, names: list[str], every: int, arg: str) -> None:
+        """Each sequence starts from a repository whose schedules are live, so that hand edits in
+        Temporal have something to edit from the first step."""
+        for name in names:
+            self.write(name, "schedule", every, arg, "SKIP")
+        self.commit()
+        self.refresh()
+
     @rule(
         name=st.sampled_from(NAMES),
         kind=st.sampled_from(("schedule", "schedule", "task")),
@@ -259,7 +272,9 @@ class Convergence(RuleBasedStateMachine):
         """An operator deletes, re-specifies (keeping or dropping the action's memo), pauses a
         schedule, or changes only what a listing does not show: its arguments or its overlap policy."""
         targets = self.ours()
+        FIGURES["schedule hand edits tried"] += 1
         if not targets:
+            FIGURES["schedule hand edits that found no schedule"] += 1
             return
         sid = targets[pick % len(targets)]
         handle = self.client().get_schedule_handle(sid)
