@@ -30,7 +30,8 @@ from tests.test_reconciler_cli import Project
 BIN = Path(sys.executable).parent
 STAND_IN = """#!{python}
 # stands in for gh and curl: records its arguments and the body it would post; a read (no
-# --method, no --request) answers $FORGE_LISTING (a JSON file, else []), through --jq's filter
+# --method, no --request) answers $FORGE_LISTING (a JSON file, else []), through --jq's filter;
+# GitLab's /user (who the token is) answers the token's account, id 99
 import os, sys
 from pathlib import Path
 
@@ -43,7 +44,9 @@ with open(os.environ["FORGE_LOG"], "a") as log:
         body = after if arg == "--body-file" else arg.partition("@")[2] if arg.startswith(("body@", "body=@")) else ""
         if body:
             log.write(Path(body).read_text())
-if "--method" not in args and "--request" not in args:
+if args and args[-1].endswith("/user"):
+    sys.stdout.write('{{"id": 99, "username": "launchpad-bot"}}')
+elif "--method" not in args and "--request" not in args:
     listing = Path(os.environ["FORGE_LISTING"]).read_text() if "FORGE_LISTING" in os.environ else "[]"
     if "--jq" in args:  # gh's built-in jq, raw output (-r): one value a line
         found = jq.compile(args[args.index("--jq") + 1]).input_text(listing).all()
@@ -240,15 +243,17 @@ def test_the_github_workflow_is_valid_and_its_steps_validate_plan_and_edit_their
     assert plan in (project.root / "summary.md").read_text()
     assert job.log.read_text() == (  # no earlier plan comment: one is added
         f"gh api --paginate repos/{REPOSITORY}/issues/7/comments --jq "
-        '.[] | select(.body | startswith("<!-- launchpad-plan -->")) | .id\n'
+        '.[] | select(.user.login == "github-actions[bot]" and (.body | startswith("<!-- launchpad-plan -->"))) | .id\n'
         f"gh api --method POST repos/{REPOSITORY}/issues/7/comments -F body=@launchpad-plan.md --silent\n{plan}"
     )
 
     job.log.unlink()  # the next push: the comment that starts with the plan's marker is edited
+    bot, alice = {"login": "github-actions[bot]"}, {"login": "alice"}
     earlier = [
-        {"id": 11, "body": "LGTM"},
-        {"id": 12, "body": f"{plan}(an earlier push)"},
-        {"id": 13, "body": "> <!-- launchpad-plan -->\n> a reply quoting the plan"},
+        {"id": 11, "body": "LGTM", "user": alice},
+        {"id": 12, "body": f"{plan}(an earlier push)", "user": bot},
+        {"id": 13, "body": "> <!-- launchpad-plan -->\n> a reply quoting the plan", "user": alice},
+        {"id": 14, "body": f"{plan}(pasted by a reviewer)", "user": alice},
     ]
     again = job.step(project, "Comment", FORGE_LISTING=listing(project.root, earlier))
     assert again.returncode == 0, again.stderr
@@ -310,15 +315,23 @@ def test_the_gitlab_pipeline_plans_and_posts_its_note_even_when_validation_fails
     posted = log.read_text().splitlines(keepends=True)
     assert (
         posted[0]
+        == "curl --fail --silent --show-error --header PRIVATE-TOKEN: a-token https://gitlab.example.test/api/v4/user\n"
+    )
+    assert (
+        posted[1]
         == f"curl --fail --silent --show-error --header PRIVATE-TOKEN: a-token {notes}?order_by=updated_at&sort=desc&per_page=100\n"
     )
-    assert posted[1].startswith(
+    assert posted[2].startswith(
         "curl --fail --silent --show-error --output /dev/null --request POST --header PRIVATE-TOKEN: a-token"
     )
-    assert posted[1].endswith(f" {notes}\n") and "".join(posted[2:]) == plan
+    assert posted[2].endswith(f" {notes}\n") and "".join(posted[3:]) == plan
 
     log.unlink()  # the next push: the note that starts with the marker is edited
-    earlier = [{"id": 41, "body": "added 1 commit"}, {"id": 40, "body": f"{plan}(an earlier push)"}]
+    earlier = [
+        {"id": 42, "body": f"{plan}(pasted by a reviewer)", "author": {"id": 7}},
+        {"id": 41, "body": "added 1 commit", "author": {"id": 99}},
+        {"id": 40, "body": f"{plan}(an earlier push)", "author": {"id": 99}},
+    ]
     post = run_step(
         project,
         parsed["launchpad-plan"]["script"][-1],
