@@ -174,7 +174,7 @@ def plan(
         if base is not None or chosen == PlanFormat.markdown:
             err_console.print("[red]--base and --format markdown plan a proposed change: give --ref[/red]")
             raise typer.Exit(1)
-        computed, _ = run(reconciler_for(cfg, scope).plan())
+        computed, _ = run(reconciler_for(cfg, scope).plan(verify=True))
         if chosen == PlanFormat.json:
             print(json.dumps(computed.as_dict(), indent=2))
         else:
@@ -253,7 +253,7 @@ async def sync_once(
     from reconciler.observer import measure_state
 
     result = await reconciler.sync(trigger, hard=hard, poll=poll)
-    if signals.pushes:
+    if signals.pushes and result.id:  # a poll that found nothing new changed no gauge: reading them would cost a scan
         await measure_state(reconciler.store, signals.metrics, reconciler.lease_key)
     return result
 

@@ -12,6 +12,7 @@ and compares those with the fingerprint launchpad's marker carries of what it wr
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from launchpad.temporal.memo import MARKER, Owner, listed_owner, owner
 from launchpad.temporal.schedules import action_fingerprint, action_marker, describe, fingerprint
 
 Target = tuple[str, str]  # (server, namespace)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,26 +96,39 @@ async def scan(
     `verify`, describe every one the state store expects."""
     live = Live(complete=True, schedules=schedules)
     ignored = ignore or {}
-    doubtful = [
+    doubtful = {
         key
         for key, written in expected.items()
-        if verify
-        or (known := live.schedules.get(key)) is None
-        or (written is not None and known.fingerprint != written)
-    ]
-    doubtful += [key for key in recheck if key in live.schedules and key not in doubtful]
+        if (known := live.schedules.get(key)) is None or (written is not None and known.fingerprint != written)
+    }
+    doubtful |= {key for key in recheck if key in live.schedules}
+    checked = sorted(doubtful | (set(expected) & live.schedules.keys() if verify else set()))
     gate = asyncio.Semaphore(concurrency)
 
-    async def confirm(key: Key) -> LiveSchedule | None:
+    async def confirm(key: Key) -> LiveSchedule | BaseException | None:
         async with gate:
-            return await describe_schedule(connections, *key, ignored.get(key, ()))
+            try:
+                return await describe_schedule(connections, *key, ignored.get(key, ()))
+            except Exception as exc:
+                if key in doubtful:  # the plan needs this answer
+                    raise
+                return exc  # only verified: the listing's view stands until the next verification
 
-    confirmed = await asyncio.gather(*(confirm(key) for key in doubtful))
-    for key, schedule in zip(doubtful, confirmed, strict=True):
-        if schedule is None:
+    confirmed = await asyncio.gather(*(confirm(key) for key in checked))
+    failed = 0
+    for key, schedule in zip(checked, confirmed, strict=True):
+        if isinstance(schedule, BaseException):
+            failed += 1
+        elif schedule is None:
             live.schedules.pop(key, None)
         else:
             live.schedules[key] = schedule
+    if failed:
+        log.warning(
+            "verification: %d of %d schedules could not be described; the next verification tries again",
+            failed,
+            len(checked),
+        )
     await _workflows(connections, live, workflows)
     return live
 

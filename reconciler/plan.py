@@ -258,8 +258,8 @@ def _schedule(
         if self_heal:
             return item(Action.UPDATE, "drift: changed out of band; restoring", drift=True, status=status)
         return item(Action.NOOP, KEPT_HAND_EDIT, drift=True, status=SyncStatus.OUT_OF_SYNC)
-    if found.action_drift is None and prev.status == SyncStatus.OUT_OF_SYNC and prev.reason == KEPT_HAND_EDIT:
-        # a listing shows the spec alone: a hand edit of the action stays reported until a verification
+    if not self_heal and found.action_drift is None and prev.reason == KEPT_HAND_EDIT:
+        # a listing shows the spec alone: a kept hand edit of the action stays reported until a verification
         return item(Action.NOOP, KEPT_HAND_EDIT, drift=True, status=SyncStatus.OUT_OF_SYNC)
     if prev.error:
         return item(Action.UPDATE, "last apply failed; retrying", status=status)

@@ -283,11 +283,14 @@ class Reconciler:
 
     # planning
 
-    async def plan(self, revision: str | None = None, *, hard: bool = True) -> tuple[Plan, DesiredState]:
-        """A dry run: what a sync would do now (by default with a drift scan), without writing."""
+    async def plan(
+        self, revision: str | None = None, *, hard: bool = True, verify: bool = False
+    ) -> tuple[Plan, DesiredState]:
+        """A dry run: what a sync would do now (by default with a drift scan; with `verify`, also
+        describing every managed schedule, as a hard sync does), without writing."""
         head = revision if revision else await asyncio.to_thread(self.source.fetch)
         meta = await call(self.store, self.store.meta, self.lease_key)
-        return await self._plan(head, meta, complete=hard, verify=hard)
+        return await self._plan(head, meta, complete=hard or verify, verify=verify)
 
     async def _plan(
         self, head: str, meta: SyncMeta, *, complete: bool, verify: bool = False

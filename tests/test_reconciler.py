@@ -290,10 +290,13 @@ async def test_hand_edits_a_listing_cannot_see_are_healed_by_the_verification(
 
     from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy, ScheduleUpdate
 
-    config = gitops_config(
-        engine.server, tmp_path, gitops.repo, "reconciler: {drift_interval: 0s, verify_interval: 3s}"
-    )
-    reconciler = Reconciler(config, gitops.reconciler.store, connections=engine.connections)
+    def reconciler_every(verify: str) -> Reconciler:
+        """A drift scan at every sync, a verification every `verify`; the state shared."""
+        more = f"reconciler: {{drift_interval: 0s, verify_interval: {verify}}}"
+        config = gitops_config(engine.server, tmp_path, gitops.repo, more)
+        return Reconciler(config, gitops.reconciler.store, connections=engine.connections)
+
+    reconciler = reconciler_every("1d")
     gitops.schedule("argued")
     gitops.schedule("overlapped")
     gitops.repo.commit()
@@ -317,13 +320,12 @@ async def test_hand_edits_a_listing_cannot_see_are_healed_by_the_verification(
     scan = await reconciler.sync("test")
     assert scan.drift_scan and scan.writes == 0, "a drift scan's listing shows neither edit"
     assert gitops.describe("argued")["schedule"] != original["argued"]
-    plan, _ = await reconciler.plan()
+    plan, _ = await reconciler.plan(verify=True)
     assert sorted((i.name, i.reason) for i in plan.items if i.drift) == [
         ("argued", "drift: changed out of band; restoring"),
         ("overlapped", "drift: changed out of band; restoring"),
     ], "`launchpad plan` verifies: it shows what the next verification heals"
-    await asyncio.sleep(3)
-    healed = await reconciler.sync("test")
+    healed = await reconciler_every("0s").sync("test")  # its verification is due
     assert sorted((o.name, o.message) for o in healed.outcomes if o.wrote) == [
         ("argued", "updated"),
         ("overlapped", "updated"),
