@@ -25,6 +25,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds, for any one git call (a clone of a large rep
 # 10,000 files, deflating its new tree object (about 500 KB) was a third of what the folder's size
 # added to a fetch. The cache trades that for disk until git's automatic gc packs them.
 LOOSE_UNCOMPRESSED = "core.looseCompression=0"
-LISTINGS_KEPT = 8  # tree listings kept in memory (the head's, a few deploys' older revisions)
+LISTINGS_KEPT = 16  # tree listings kept (per revision: the tasks', workers', code's folders)
 
 
 class SourceError(LaunchpadError):
@@ -130,6 +131,7 @@ class GitSource:
         self._lock = CacheLock(cache_dir / f"{name}.lock", timeout)
         self._reader = BatchReader(self.path, self._local_env(), timeout)
         self._listings: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+        self._listing_lock = threading.Lock()
         self._resolved: dict[tuple[str, str], str] = {}
         self._head: tuple[object, str] | None = None  # (identity of the ref files, sha)
 
@@ -318,13 +320,15 @@ class GitSource:
         """Every file under the folders at a revision: path → blob sha. A commit never changes,
         so the last few listings are kept per (commit, folders): a few MB each at 10,000 files."""
         key = (revision, tuple(folders))
-        listing = self._listings.pop(key, None)
+        with self._listing_lock:  # threads of the API, a deploy and a sync ask at once
+            listing = self._listings.pop(key, None)
         if listing is None:
             out = self._read_git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{commit}}")
             listing = {path: blob for path, blob in _blobs_listed(out).items() if under(path, folders)}
-        self._listings[key] = listing  # the most recent last
-        while len(self._listings) > LISTINGS_KEPT:
-            del self._listings[next(iter(self._listings))]
+        with self._listing_lock:
+            self._listings[key] = listing  # the most recent last
+            while len(self._listings) > LISTINGS_KEPT:
+                del self._listings[next(iter(self._listings))]
         return dict(listing)
 
     def read(self, path: str, revision: str) -> str | None:
