@@ -1,9 +1,10 @@
 """One-shot commands' metrics to a Prometheus Pushgateway, as Prometheus suggests for batch jobs.
 
 A `launchpad deploy` or `launchpad reconcile` ends before anything could scrape it: when
-`metrics.pushgateway` is set it pushes what it recorded there as it ends (`push_to_gateway`: the
-group's previous push is replaced), job `launchpad`, grouped by command and instance (never a
-user, a task or an argument). A push that fails is logged, never raised: the command's exit
+`metrics.pushgateway` is set it pushes what it recorded there as it ends (`pushadd_to_gateway`:
+the families it pushes replace the group's, the others stay, so the gauges a sync measured
+survive the polls that found nothing new), job `launchpad`, grouped by command and instance
+(never a user, a task or an argument). A push that fails is logged, never raised: the command's exit
 code is its own. The URL may carry credentials (`https://user:pass@host`): they go in a Basic
 authorization header, and no log line names the URL.
 """
@@ -16,7 +17,7 @@ import urllib.error
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from prometheus_client import CollectorRegistry, push_to_gateway
+from prometheus_client import CollectorRegistry, pushadd_to_gateway
 from prometheus_client.exposition import basic_auth_handler, default_handler
 
 JOB = "launchpad"
@@ -39,7 +40,7 @@ def push(url: str, registry: CollectorRegistry, grouping: Mapping[str, str]) -> 
     """Push `registry` to the gateway at `url`; False (and a warning) when it did not take it."""
     gateway, handler = gateway_and_handler(url)
     try:
-        push_to_gateway(gateway, JOB, registry, dict(grouping), timeout=TIMEOUT, handler=handler)
+        pushadd_to_gateway(gateway, JOB, registry, dict(grouping), timeout=TIMEOUT, handler=handler)
     except urllib.error.HTTPError as exc:
         why = f"HTTP {exc.code}"
     except urllib.error.URLError as exc:
