@@ -18,7 +18,7 @@ import time
 import uuid
 from types import TracebackType
 
-from launchpad.state.records import SyncMeta
+from launchpad.state.records import FollowUp, SyncMeta
 from launchpad.state.store import StateStore, call
 
 log = logging.getLogger(__name__)
@@ -105,17 +105,18 @@ class Lease:
                 self.lost = True
             renewed_at = time.monotonic()
 
-    async def finish(self) -> bool:
-        """Store the meta; True when a follow-up was requested meanwhile (the lease is kept for
-        it), else the lease is released."""
+    async def finish(self) -> FollowUp:
+        """Store the meta; the follow-up requested meanwhile (the lease is kept for it), else
+        `FollowUp.NONE` and the lease is released."""
         followup = await call(self.store, self.store.finish_lease, self.scope, self.holder, self.meta)
         if not followup:
             self.released = True
         return followup
 
 
-async def acquire(store: StateStore, scope: str, ttl: float) -> Lease | None:
-    """The scope's lease, or None when a live holder has it (a follow-up is then requested)."""
+async def acquire(store: StateStore, scope: str, ttl: float, hard: bool = False) -> Lease | None:
+    """The scope's lease, or None when a live holder has it (a follow-up is then requested,
+    a hard one for a `hard` trigger)."""
     holder = new_holder()
     for _ in range(2):
         grant = await call(store, store.acquire_lease, scope, holder, ttl)
@@ -129,7 +130,7 @@ async def acquire(store: StateStore, scope: str, ttl: float) -> Lease | None:
                 message = f"its process died; the lease was taken over by {holder}"
                 await call(store, store.abandon_syncs, grant.taken_from, message)
             return Lease(store, scope, holder, ttl, grant.meta)
-        if await call(store, store.request_followup, scope):
+        if await call(store, store.request_followup, scope, hard):
             return None
         # the holder let go between our two calls: try once more
     return None

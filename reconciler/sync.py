@@ -34,6 +34,7 @@ from launchpad.observability.logs import bind, scoped
 from launchpad.registry import Registry
 from launchpad.spec.document import TaskDocument
 from launchpad.state import AppliedObject, FileError, Kind, Outcome, RunStatus, SyncMeta, SyncRecord, new_sync_id
+from launchpad.state.records import FollowUp
 from launchpad.state.store import StateStore, call
 from launchpad.temporal.connections import Connections
 from reconciler.apply import Applier, Recorder
@@ -423,9 +424,10 @@ class Reconciler:
 
     # the lease
 
-    async def lease(self) -> Lease | None:
-        """The sync lease, or None when another sync holds it (it then runs one follow-up)."""
-        return await acquire(self.store, self.lease_key, self.config.reconciler.lock_ttl.total_seconds())
+    async def lease(self, *, hard: bool = False) -> Lease | None:
+        """The sync lease, or None when another sync holds it (it then runs one follow-up, hard
+        when this trigger or another asked for it)."""
+        return await acquire(self.store, self.lease_key, self.config.reconciler.lock_ttl.total_seconds(), hard)
 
     @contextlib.asynccontextmanager
     async def locked(self, trigger: str) -> AsyncIterator[Lease]:
@@ -452,7 +454,7 @@ class Reconciler:
         once. A `poll` that finds nothing new leaves no record (a trigger someone asked for does).
         With `lease` (from `lease()`), run under it and give it back at the end."""
         if lease is None:
-            lease = await self.lease()
+            lease = await self.lease(hard=hard)
             if lease is None:
                 return SyncResult("", RunStatus.ALREADY_RUNNING, message="a sync is already running")
         async with lease:
@@ -463,8 +465,8 @@ class Reconciler:
     ) -> SyncResult:
         """Sync under a held lease, then once more for each follow-up requested meanwhile."""
         first = await self._once(lease, trigger, hard, poll, sync_id)
-        while not lease.lost and await lease.finish():
-            first.follow_ups.append(await self._once(lease, "follow-up", False, True, None))
+        while not lease.lost and (followup := await lease.finish()):
+            first.follow_ups.append(await self._once(lease, "follow-up", followup == FollowUp.HARD, True, None))
         return first
 
     @scoped  # the log context bound here ends with the sync

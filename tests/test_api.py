@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from launchpad.state.records import FollowUp
 from tests.apiharness import ALICE, Api, api, task_text  # noqa: F401
 from tests.conftest import ENGINE_QUEUE
 from tests.helpers import SCHEDULE_TASK, temporal_json
@@ -274,7 +275,10 @@ workflow: {{task_queue: {ENGINE_QUEUE}, workflow_id: {sid}, workflow: Task, sche
     assert held is not None
     busy = await api.http.post("/sync", headers=headers)
     assert busy.status_code == 409 and busy.json()["error"] == "already_running"
-    assert await held.finish(), "the running sync is asked for one follow-up"
+    assert await held.finish() == FollowUp.SYNC, "the running sync is asked for one follow-up"
+    hard = await api.http.post("/sync", headers=headers, json={"hard": True})
+    assert hard.status_code == 409
+    assert await held.finish() == FollowUp.HARD, "a hard request is not lost in the follow-up"
     assert not await held.finish()
     triggered = await api.http.post("/sync", headers=headers)
     assert triggered.status_code == 202 and triggered.json()["id"]

@@ -41,6 +41,7 @@ from launchpad.state import (
     SyncStatus,
     open_store,
 )
+from launchpad.state.records import FollowUp
 from launchpad.state.sqlite import SqliteStateStore
 from reconciler.sync import Reconciler
 from tests.aws import moto_server  # noqa: F401
@@ -263,7 +264,9 @@ def test_a_follow_up_keeps_the_lease_once(backend: Backend, store: StateStore) -
     assert not other.request_followup("sync"), "nobody holds it: the caller should run itself"
     assert store.acquire_lease("sync", "a", 30) is not None
     assert other.request_followup("sync") and other.request_followup("sync"), "two triggers while running"
-    assert store.finish_lease("sync", "a", SyncMeta(revision="r1")), "kept for one follow-up"
+    assert store.finish_lease("sync", "a", SyncMeta(revision="r1")) == FollowUp.SYNC, "kept for one follow-up"
+    assert other.request_followup("sync", hard=True) and other.request_followup("sync"), "a hard one, then not"
+    assert store.finish_lease("sync", "a", SyncMeta(revision="r1")) == FollowUp.HARD, "the hard request stands"
     assert other.lease_holder("sync") == "a" and other.meta("sync").revision == "r1"
     assert not store.finish_lease("sync", "a", SyncMeta(revision="r2")), "then released"
     assert other.lease_holder("sync") is None

@@ -33,7 +33,7 @@ Dispatch = Callable[[Services, str, bool], Awaitable[Dispatched]]  # (services, 
 async def in_process(svc: Services, trigger: str, hard: bool) -> Dispatched:
     """The sync in the background of this process (a server's: `launchpad api`, `start`, `dev`),
     under a lease taken now; `queued` when one is already running (it then runs one follow-up)."""
-    lease = await svc.reconciler.lease()
+    lease = await svc.reconciler.lease(hard=hard)
     if lease is None:
         return Dispatched("queued")
     sync_id = new_sync_id()

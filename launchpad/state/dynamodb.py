@@ -56,7 +56,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
-from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
+from launchpad.state.records import AppliedObject, FollowUp, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
 from launchpad.state.sqlite import DELIVERY_TTL
 from launchpad.state.store import StateStore
 
@@ -278,7 +278,11 @@ class DynamoStateStore(StateStore):
             condition += " OR holder = :dead"
             values[":dead"] = take_from
         answer = self._update(
-            scope, "SET holder = :me, expires_at = :exp, followup = :no", condition, values, ReturnValues="ALL_OLD"
+            scope,
+            "SET holder = :me, expires_at = :exp, followup = :no, followup_hard = :no",
+            condition,
+            values,
+            ReturnValues="ALL_OLD",
         )
         if answer is None:
             return None
@@ -299,7 +303,7 @@ class DynamoStateStore(StateStore):
         values = {":me": holder, ":exp": time.time() + ttl}
         return self._update(scope, "SET expires_at = :exp", "holder = :me", values) is not None
 
-    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> FollowUp:
         values = {":me": holder, ":meta": dump(meta), ":zero": 0, ":no": False}
         released = self._update(
             scope,
@@ -308,19 +312,23 @@ class DynamoStateStore(StateStore):
             values,
         )
         if released is not None:
-            return False
+            return FollowUp.NONE
         # a follow-up was requested (or the lease was lost: then this writes nothing)
         kept = self._update(
-            scope, "SET followup = :no, meta = :meta", "holder = :me", {k: values[k] for k in (":me", ":meta", ":no")}
+            scope,
+            "SET followup = :no, followup_hard = :no, meta = :meta",
+            "holder = :me",
+            {k: values[k] for k in (":me", ":meta", ":no")},
+            ReturnValues="ALL_OLD",
         )
-        return kept is not None
+        if kept is None:
+            return FollowUp.NONE
+        return FollowUp.HARD if decode(kept.get("Attributes", {})).get("followup_hard") else FollowUp.SYNC
 
-    def request_followup(self, scope: str) -> bool:
+    def request_followup(self, scope: str, hard: bool = False) -> bool:
         values = {":yes": True, ":now": time.time()}
-        return (
-            self._update(scope, "SET followup = :yes", "attribute_exists(holder) AND expires_at >= :now", values)
-            is not None
-        )
+        update = "SET followup = :yes, followup_hard = :yes" if hard else "SET followup = :yes"
+        return self._update(scope, update, "attribute_exists(holder) AND expires_at >= :now", values) is not None
 
     def meta(self, scope: str) -> SyncMeta:
         return load_meta(self._lock_item(scope).get("meta"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Kind(StrEnum):
@@ -142,6 +142,14 @@ class SyncMeta:
     # `launchpad suspend NAME` without a commit: task name -> who suspended it, when and why;
     # dropped by `launchpad resume NAME`, or by the sync that finds the file suspending it too
     suspended: dict[str, str] = field(default_factory=dict)
+
+
+class FollowUp(IntEnum):
+    """What the triggers that found a sync running asked its holder for, the most of them."""
+
+    NONE = 0
+    SYNC = 1
+    HARD = 2  # one of them asked for a drift scan with a verification (`hard`)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from launchpad.sqlite import add_column, immediate, use_wal
 from launchpad.state.codec import dump, load_meta, load_object, load_sync
-from launchpad.state.records import AppliedObject, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
+from launchpad.state.records import AppliedObject, FollowUp, Kind, LeaseGrant, SyncMeta, SyncRecord, SyncStatus
 from launchpad.state.store import StateStore
 
 DELIVERY_TTL = 7 * 86400.0  # forges redeliver within days, not weeks
@@ -141,12 +141,12 @@ class SqliteStateStore(StateStore):
             )
             return cursor.rowcount == 1
 
-    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> FollowUp:
         with self._transaction() as db:
             row = db.execute("SELECT holder, followup FROM locks WHERE name = ?", (scope,)).fetchone()
             if row is None or row[0] != holder:
-                return False  # lost meanwhile: the new holder's meta stands
-            followup = bool(row[1])
+                return FollowUp.NONE  # lost meanwhile: the new holder's meta stands
+            followup = FollowUp(min(int(row[1]), FollowUp.HARD))
             if followup:
                 db.execute("UPDATE locks SET followup = 0, meta = ? WHERE name = ?", (dump(meta), scope))
             else:
@@ -155,11 +155,13 @@ class SqliteStateStore(StateStore):
                 )
             return followup
 
-    def request_followup(self, scope: str) -> bool:
+    def request_followup(self, scope: str, hard: bool = False) -> bool:
+        wanted = FollowUp.HARD if hard else FollowUp.SYNC
         with self._mutex:
             cursor = self._db.execute(
-                "UPDATE locks SET followup = 1 WHERE name = ? AND holder IS NOT NULL AND expires_at >= ?",
-                (scope, time.time()),
+                "UPDATE locks SET followup = MAX(followup, ?) "
+                "WHERE name = ? AND holder IS NOT NULL AND expires_at >= ?",
+                (int(wanted), scope, time.time()),
             )
             return cursor.rowcount == 1
 

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, ClassVar, ParamSpec, TypeVar
 
-from launchpad.state.records import AppliedObject, Kind, LeaseGrant, RunStatus, SyncMeta, SyncRecord
+from launchpad.state.records import AppliedObject, FollowUp, Kind, LeaseGrant, RunStatus, SyncMeta, SyncRecord
 
 if TYPE_CHECKING:
     from launchpad.config import Config
@@ -88,14 +88,14 @@ class StateStore(ABC):
         """False when the lease is no longer the holder's (it expired and was taken)."""
 
     @abstractmethod
-    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> bool:
-        """Store the meta; then keep the lease and answer True when a follow-up was requested
-        meanwhile (the caller runs it), else release the lease and answer False."""
+    def finish_lease(self, scope: str, holder: str, meta: SyncMeta) -> FollowUp:
+        """Store the meta; then keep the lease and answer the follow-up requested meanwhile (the
+        caller runs it), else release the lease and answer `FollowUp.NONE`."""
 
     @abstractmethod
-    def request_followup(self, scope: str) -> bool:
-        """Ask the lease's holder for one more sync; False when nobody holds the lease (then the
-        caller should run the sync itself)."""
+    def request_followup(self, scope: str, hard: bool = False) -> bool:
+        """Ask the lease's holder for one more sync (a hard one if any request says so); False
+        when nobody holds the lease (then the caller should run the sync itself)."""
 
     @abstractmethod
     def meta(self, scope: str) -> SyncMeta:
