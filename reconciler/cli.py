@@ -90,7 +90,7 @@ async def _delivered(coro: Coroutine[Any, Any, Any], signals: Signals, command: 
         return await coro
     finally:
         await signals.outbox.drain(signals.budget)
-        if command:
+        if command and signals.pushes:  # no thread for a push that sends nothing
             await asyncio.to_thread(signals.push, command)
 
 
